@@ -1,0 +1,26 @@
+import { Hono } from 'hono';
+import { errorResponse, onError } from './http/errors.ts';
+import { healthRoutes } from './http/health.ts';
+import { init, limitBody } from './http/middleware.ts';
+import type { AppDeps, AppEnv } from './http/types.ts';
+
+export type { AppDeps } from './http/types.ts';
+
+/**
+ * The Hono app. Reads no environment: everything arrives in `deps`, so tests build it with
+ * their own database, clock and upstream fakes, and the Node and Workers entries share it.
+ */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.use('*', init(deps));
+  app.use('*', limitBody(deps.maxBodyBytes ?? 1024 * 1024));
+  app.onError(onError);
+  app.notFound((c) =>
+    errorResponse(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
+  );
+
+  app.route('/', healthRoutes());
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,104 @@
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import journal from '../../drizzle/meta/_journal.json' with { type: 'json' };
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+/** Either driver's database: postgres.js (production) or PGlite (embedded). Same queries, same RLS. */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** A database handle or an open transaction: what query helpers accept. */
+export type Queryable = Db | Tx;
+
+export interface Database {
+  db: Db;
+  kind: 'pglite' | 'postgres';
+  /** Applies pending migrations (advisory-locked on PostgreSQL, so several processes may call it). */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const EXPECTED_MIGRATIONS = journal.entries.length;
+
+/** Rows of a raw `execute` result, whichever driver produced it. */
+export function rowsOf<T = Record<string, unknown>>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  if (result && typeof result === 'object' && 'rows' in result && Array.isArray(result.rows))
+    return result.rows as T[];
+  return [];
+}
+
+/** Number of migrations applied to this database, or -1 when the ledger does not exist yet. */
+export async function appliedMigrations(db: Db): Promise<number> {
+  const exists = rowsOf<{ ok: boolean }>(
+    await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations') is not null as ok`),
+  );
+  if (!exists[0]?.ok) return -1;
+  const r = rowsOf<{ n: number | string }>(
+    await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`),
+  );
+  return Number(r[0]?.n ?? 0);
+}
+
+const MIGRATIONS_FOLDER = new URL('../../drizzle', import.meta.url).pathname;
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL. When absent, the embedded PGlite database is used. */
+  url?: string | undefined;
+  /** PGlite data directory; `memory://` for an in-memory database. */
+  dataDir?: string;
+  /** postgres.js pool size. */
+  maxConnections?: number;
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  if (opts.url) return openPostgres(opts.url, opts.maxConnections ?? 10);
+  return openPglite(opts.dataDir ?? 'memory://');
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    connection: { application_name: 'helpdesk-copilot' },
+  });
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'postgres',
+    async migrate() {
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator');
+      const single = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        // One migrator at a time across processes; the others wait, then find nothing to do.
+        await single`select pg_advisory_lock(hashtext('helpdesk-copilot:migrate'))`;
+        await migrate(drizzle(single), { migrationsFolder: MIGRATIONS_FOLDER });
+      } finally {
+        await single.end({ timeout: 5 });
+      }
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { drizzle } = await import('drizzle-orm/pglite');
+  if (dataDir !== 'memory://') {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(dataDir, { recursive: true });
+  }
+  const client = await PGlite.create(dataDir === 'memory://' ? undefined : dataDir);
+  const db = drizzle(client, { schema }) as unknown as Db;
+  return {
+    db,
+    kind: 'pglite',
+    async migrate() {
+      const { migrate } = await import('drizzle-orm/pglite/migrator');
+      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    close: () => client.close(),
+  };
+}

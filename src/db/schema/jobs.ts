@@ -1,0 +1,56 @@
+import { index, integer, jsonb, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import { createdAt, tenantId, tenantIsolation, ts, updatedAt } from './columns.ts';
+
+export const JOB_STATUS = ['queued', 'running', 'done', 'dead'] as const;
+
+/**
+ * Durable per-tenant job queue. At-least-once: a worker leases a job (`leaseUntil`), and a job
+ * whose lease lapsed is runnable again. `dedupeKey` makes enqueueing idempotent per tenant.
+ */
+export const jobs = pgTable(
+  'jobs',
+  {
+    tenantId: tenantId(),
+    id: text('id').notNull(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    dedupeKey: text('dedupe_key'),
+    status: text('status', { enum: JOB_STATUS }).notNull().default('queued'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(8),
+    runAt: ts('run_at').notNull().defaultNow(),
+    leaseUntil: ts('lease_until'),
+    leaseOwner: text('lease_owner'),
+    lastError: text('last_error'),
+    finishedAt: ts('finished_at'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    unique('jobs_dedupe').on(t.tenantId, t.dedupeKey),
+    index('jobs_runnable').on(t.status, t.runAt),
+    index('jobs_tenant_runnable').on(t.tenantId, t.status, t.runAt),
+    tenantIsolation(),
+  ],
+);
+
+/** Every accepted webhook delivery, deduplicated by invocation id and by (ticket, event) key. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    tenantId: tenantId(),
+    connectionId: text('connection_id').notNull(),
+    invocationId: text('invocation_id').notNull(),
+    eventKey: text('event_key').notNull(),
+    ticketId: text('ticket_id').notNull(),
+    event: text('event').notNull(),
+    jobId: text('job_id').notNull(),
+    receivedAt: ts('received_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.invocationId] }),
+    unique('webhook_deliveries_event').on(t.tenantId, t.eventKey),
+    tenantIsolation(),
+  ],
+);

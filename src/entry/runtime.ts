@@ -1,0 +1,66 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Config, ConfigError, describeFeatures, parseConfig } from '../config.ts';
+import { type Database, openDatabase } from '../db/client.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { createVault, generateMasterKey, type MasterKey, type Vault } from '../tenancy/vault.ts';
+
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  vault: Vault;
+}
+
+/** Parses the environment or exits with the list of wrong variables. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return parseConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\nSee README.md, "Settings", or .env.example.\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Master keys: ENCRYPTION_KEY when set. On the embedded database without it, a key generated
+ * once into DATA_DIR/encryption.key (mode 0600) with a loud warning. (With DATABASE_URL the
+ * config refuses to start without ENCRYPTION_KEY.)
+ */
+async function masterKeys(config: Config, logger: Logger): Promise<MasterKey[]> {
+  if (config.ENCRYPTION_KEY) return config.ENCRYPTION_KEY;
+  const file = join(config.DATA_DIR, 'encryption.key');
+  let key: string;
+  try {
+    key = (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(config.DATA_DIR, { recursive: true });
+    key = generateMasterKey();
+    await writeFile(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+  }
+  const banner = '!'.repeat(78);
+  logger.warn(
+    `${banner} ENCRYPTION_KEY is not set: secrets are sealed with a key generated into ${file}. Fine for trying the product on the embedded database; anyone who can read that file can open every stored token. Set ENCRYPTION_KEY for real use. ${banner}`,
+    { keyFile: file },
+  );
+  return [{ version: 1, key }];
+}
+
+export async function openRuntime(config: Config, opts: { migrate: boolean }): Promise<Runtime> {
+  const logger = createLogger(config.LOG_LEVEL, { service: 'helpdesk-copilot' });
+  const vault = createVault(await masterKeys(config, logger));
+  const database = await openDatabase(
+    config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, 'pglite') },
+  );
+  if (opts.migrate) await database.migrate();
+  logger.info('runtime ready', {
+    database: database.kind,
+    publicUrl: config.PUBLIC_URL,
+    features: describeFeatures(config.features),
+  });
+  return { config, logger, database, vault };
+}

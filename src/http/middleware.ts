@@ -1,0 +1,65 @@
+import type { MiddlewareHandler } from 'hono';
+import { randomToken } from '../lib/ids.ts';
+import { errorResponse } from './errors.ts';
+import type { AppDeps, AppEnv } from './types.ts';
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** Attaches deps, a request id (a sane incoming `X-Request-Id` is kept) and a request-scoped logger. */
+export function init(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : `req_${randomToken(12)}`;
+    c.set('deps', deps);
+    c.set('requestId', requestId);
+    c.set('log', deps.logger.child({ requestId }));
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    const path = new URL(c.req.url).pathname;
+    if (path !== '/healthz')
+      c.get('log').info('request', { method: c.req.method, path, status: c.res.status, ms });
+  };
+}
+
+/**
+ * Refuses bodies over `maxBytes` with 413 before they are read: by Content-Length when given,
+ * and by counting bytes for chunked bodies (the body is buffered once and handed on unchanged).
+ */
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const tooLarge = () =>
+      errorResponse(c, 'payload_too_large', `Request body is larger than the ${maxBytes}-byte limit.`);
+    const declared = c.req.header('content-length');
+    if (declared !== undefined) {
+      const n = Number(declared);
+      if (!Number.isFinite(n) || n > maxBytes) return tooLarge();
+      return next();
+    }
+    const body = c.req.raw.body;
+    if (!body) return next();
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        return tooLarge();
+      }
+      chunks.push(value);
+    }
+    const buf = new Uint8Array(total);
+    let off = 0;
+    for (const ch of chunks) {
+      buf.set(ch, off);
+      off += ch.byteLength;
+    }
+    c.req.raw = new Request(c.req.raw, { body: buf });
+    return next();
+  };
+}

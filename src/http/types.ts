@@ -1,0 +1,27 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Vault } from '../tenancy/vault.ts';
+
+/**
+ * Everything a handler may use, built once by the entry (or a test) and passed to createApp.
+ * Handlers read nothing global: they take what they need from `c.get('deps')`.
+ */
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  vault: Vault;
+  logger: Logger;
+  /** Clock, injectable for tests. */
+  now?: () => Date;
+  /** Largest request body accepted, in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    log: Logger;
+  };
+}
