@@ -1,6 +1,9 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { JobQueue } from '../jobs/types.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { Principal } from '../tenancy/principal.ts';
 import type { Vault } from '../tenancy/vault.ts';
 
 /**
@@ -16,6 +19,10 @@ export interface AppDeps {
   now?: () => Date;
   /** Largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Provider access tokens (src/oauth/token-manager.ts). */
+  tokens?: TokenProvider;
+  /** Durable job queue (src/jobs/). */
+  queue?: JobQueue;
 }
 
 export interface AppEnv {
@@ -23,5 +30,7 @@ export interface AppEnv {
     deps: AppDeps;
     requestId: string;
     log: Logger;
+    /** Set by the session middleware when a valid admin session cookie is present. */
+    principal: Principal | undefined;
   };
 }
