@@ -1,8 +1,14 @@
 import { Hono } from 'hono';
+import { adminRoutes } from './http/admin-routes.ts';
+import { adminSignInRoutes } from './http/admin-signin.ts';
 import { errorResponse, onError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
+import { installRoutes } from './http/install-routes.ts';
 import { init, limitBody } from './http/middleware.ts';
+import { sessionMiddleware } from './http/session.ts';
+import { slackEventRoutes } from './http/slack-events.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
+import { connectionHealthCheck } from './oauth/sweep.ts';
 
 export type { AppDeps } from './http/types.ts';
 
@@ -14,12 +20,17 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.use('*', init(deps));
   app.use('*', limitBody(deps.maxBodyBytes ?? 1024 * 1024));
+  app.use('*', sessionMiddleware);
   app.onError(onError);
   app.notFound((c) =>
     errorResponse(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
   );
 
-  app.route('/', healthRoutes());
+  app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
+  app.route('/', installRoutes());
+  app.route('/', slackEventRoutes());
+  app.route('/', adminSignInRoutes());
+  app.route('/', adminRoutes());
   return app;
 }
 

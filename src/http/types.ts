@@ -3,7 +3,10 @@ import type { Database } from '../db/client.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { OidcIssuer } from '../slack/signin.ts';
+import type { Deprovision } from '../tenancy/deletion.ts';
 import type { Principal } from '../tenancy/principal.ts';
+import type { LocalLoginLinks } from '../tenancy/sessions.ts';
 import type { Vault } from '../tenancy/vault.ts';
 
 /**
@@ -23,6 +26,12 @@ export interface AppDeps {
   tokens?: TokenProvider;
   /** Durable job queue (src/jobs/). */
   queue?: JobQueue;
+  /** "Sign in with Slack" issuer; Slack's by default (tests use an in-process OIDC provider). */
+  slackOidc?: OidcIssuer;
+  /** One-time local admin links (embedded database only; src/tenancy/sessions.ts). */
+  localLogin?: LocalLoginLinks;
+  /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */
+  deprovision?: Deprovision;
 }
 
 export interface AppEnv {

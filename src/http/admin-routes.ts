@@ -1,0 +1,224 @@
+import { Hono } from 'hono';
+import { audit, exportAuditTrail } from '../audit/audit.ts';
+import { slackInstallations, tenants, zendeskConnections } from '../db/schema/index.ts';
+import { withTenant } from '../db/tenant.ts';
+import { timingSafeEqualString } from '../lib/crypto.ts';
+import { requestTenantDeletion } from '../tenancy/deletion.ts';
+import { isAdmin, type Principal } from '../tenancy/principal.ts';
+import { createSession, endSession } from '../tenancy/sessions.ts';
+import { escapeHtml, htmlPage } from './admin-html.ts';
+import { requireAdmin } from './auth.ts';
+import { errorResponse } from './errors.ts';
+import { clearSessionCookie, sameOriginPost, sessionToken, setSessionCookie } from './session.ts';
+import type { AppEnv } from './types.ts';
+
+const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });
+
+/** Loopback peers only: 127.0.0.0/8, ::1 and their IPv4-mapped form. */
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+}
+
+/** The TCP peer address from @hono/node-server's bindings (never a header). */
+function socketAddress(env: unknown): string | undefined {
+  return (env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket
+    ?.remoteAddress;
+}
+
+async function readForm(c: {
+  req: {
+    header(n: string): string | undefined;
+    json(): Promise<unknown>;
+    parseBody(): Promise<Record<string, unknown>>;
+  };
+}) {
+  const ct = c.req.header('content-type') ?? '';
+  if (ct.includes('application/json')) {
+    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    return { json: true, body };
+  }
+  return { json: false, body: await c.req.parseBody() };
+}
+
+/**
+ * The admin console: `GET /admin`, `POST /admin/signout`, `POST /admin/tenant/delete`,
+ * `GET /admin/audit.jsonl` and, on the embedded database only, `GET /admin/local-login`.
+ */
+export function adminRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('/admin/*', sameOriginPost);
+
+  app.get('/admin', async (c) => {
+    const p = c.get('principal');
+    const { config, database } = c.get('deps');
+    if (!p) {
+      const signIn = config.features.slackInstall
+        ? '<p><a href="/admin/signin/slack">Sign in with Slack</a></p>'
+        : '<p>Sign-in with Slack is off (set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).</p>';
+      const local =
+        database.kind === 'pglite'
+          ? '<p>On the embedded database, use the one-time local admin link printed at startup.</p>'
+          : '';
+      return htmlPage(c, 'Helpdesk Copilot admin', `<p>You are not signed in.</p>${signIn}${local}`, 401);
+    }
+    const view = await withTenant(database.db, p.tenantId, async (tx) => ({
+      tenant: (await tx.select().from(tenants))[0],
+      slack: await tx
+        .select({
+          teamId: slackInstallations.teamId,
+          enterpriseId: slackInstallations.enterpriseId,
+          teamName: slackInstallations.teamName,
+          status: slackInstallations.status,
+          statusDetail: slackInstallations.statusDetail,
+        })
+        .from(slackInstallations),
+      zendesk: await tx
+        .select({
+          subdomain: zendeskConnections.subdomain,
+          status: zendeskConnections.status,
+          statusDetail: zendeskConnections.statusDetail,
+        })
+        .from(zendeskConnections),
+    }));
+    const t = view.tenant;
+    const rows = [
+      ...view.slack.map(
+        (s) =>
+          `<tr><td>Slack</td><td>${escapeHtml(s.teamName ?? s.teamId ?? s.enterpriseId)}</td><td>${escapeHtml(s.status)}${s.statusDetail ? ` (${escapeHtml(s.statusDetail)})` : ''}</td></tr>`,
+      ),
+      ...view.zendesk.map(
+        (z) =>
+          `<tr><td>Zendesk</td><td>${escapeHtml(z.subdomain)}</td><td>${escapeHtml(z.status)}${z.statusDetail ? ` (${escapeHtml(z.statusDetail)})` : ''}</td></tr>`,
+      ),
+    ];
+    const admin = isAdmin(p);
+    const deletion =
+      t?.status === 'deleting'
+        ? `<p class="danger">This tenant is being deleted. Its data will be purged after ${escapeHtml(t.deleteAfter?.toISOString())}.</p>`
+        : admin
+          ? `<form class="danger" method="post" action="/admin/tenant/delete"><h2>Delete tenant</h2>
+<p>Tokens are erased at once; all data is purged after the retention window (${escapeHtml(config.TENANT_RETENTION_DAYS)} days).</p>
+<label>Type the tenant name to confirm: <input name="confirm" autocomplete="off" required></label>
+<button type="submit">Delete tenant</button></form>`
+          : '';
+    const body = `<p>Signed in as <strong>${escapeHtml(p.userName ?? p.userId)}</strong> (${escapeHtml(p.userId)}), role <strong>${escapeHtml(p.role)}</strong>, via ${escapeHtml(p.via)}.</p>
+<p>Tenant <strong>${escapeHtml(t?.name)}</strong> <code>${escapeHtml(p.tenantId)}</code>, status ${escapeHtml(t?.status)}.</p>
+<h2>Connections</h2>${rows.length ? `<table><tr><th>provider</th><th>account</th><th>status</th></tr>${rows.join('')}</table>` : '<p>No connections yet.</p>'}
+${admin ? '<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>' : ''}
+<form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>${deletion}`;
+    return htmlPage(c, 'Helpdesk Copilot admin', body);
+  });
+
+  app.post('/admin/signout', async (c) => {
+    const p = c.get('principal');
+    const token = sessionToken(c);
+    if (p && token) await endSession(c.get('deps').database.db, p, token, c.get('requestId'));
+    clearSessionCookie(c);
+    return c.redirect('/admin', 303);
+  });
+
+  app.post('/admin/tenant/delete', requireAdmin, async (c) => {
+    const p = c.get('principal')!;
+    const { database, config, now, deprovision, logger } = c.get('deps');
+    const { json, body } = await readForm(c);
+    const confirm = typeof body.confirm === 'string' ? body.confirm.trim() : '';
+    const name = await withTenant(
+      database.db,
+      p.tenantId,
+      async (tx) => (await tx.select().from(tenants))[0]?.name,
+    );
+    if (!name || !confirm || !timingSafeEqualString(confirm, name)) {
+      await withTenant(database.db, p.tenantId, (tx) =>
+        audit(
+          { tenantId: p.tenantId, tx, actor: adminActor(p), requestId: c.get('requestId') },
+          {
+            action: 'tenant.deletion_requested',
+            target: p.tenantId,
+            outcome: 'denied',
+            detail: { reason: 'name_mismatch' },
+          },
+        ),
+      );
+      return errorResponse(c, 'bad_request', 'Type the tenant name exactly to confirm the deletion.');
+    }
+    const result = await requestTenantDeletion(database.db, {
+      tenantId: p.tenantId,
+      actor: adminActor(p),
+      retentionDays: config.TENANT_RETENTION_DAYS,
+      requestId: c.get('requestId'),
+      now: now?.() ?? new Date(),
+      deprovision,
+      log: logger,
+    });
+    if (json) {
+      return c.json({
+        tenantId: result.tenantId,
+        status: result.status,
+        deleteAfter: result.deleteAfter.toISOString(),
+        alreadyRequested: result.alreadyRequested,
+      });
+    }
+    return c.redirect('/admin', 303);
+  });
+
+  app.get('/admin/audit.jsonl', requireAdmin, async (c) => {
+    const p = c.get('principal')!;
+    const { database } = c.get('deps');
+    await withTenant(database.db, p.tenantId, (tx) =>
+      audit(
+        { tenantId: p.tenantId, tx, actor: adminActor(p), requestId: c.get('requestId') },
+        { action: 'audit.exported', target: p.tenantId, outcome: 'success' },
+      ),
+    );
+    const lines = exportAuditTrail(database.db, p.tenantId);
+    const enc = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        const next = await lines.next();
+        if (next.done) ctrl.close();
+        else ctrl.enqueue(enc.encode(next.value));
+      },
+      async cancel() {
+        await lines.return(undefined);
+      },
+    });
+    return c.body(stream, 200, {
+      'Content-Type': 'application/x-ndjson; charset=utf-8',
+      'Content-Disposition': `attachment; filename="audit-${p.tenantId}.jsonl"`,
+      'Cache-Control': 'no-store',
+    });
+  });
+
+  app.get('/admin/local-login', async (c) => {
+    const { database, localLogin, now } = c.get('deps');
+    // Embedded database only, from this machine only (the socket's peer, not a header).
+    if (database.kind !== 'pglite' || !localLogin) return errorResponse(c, 'not_found', 'No such page.');
+    if (!isLoopback(socketAddress(c.env))) {
+      return errorResponse(c, 'forbidden', 'The local admin link works only from this machine.');
+    }
+    const at = now?.() ?? new Date();
+    const tenantId = await localLogin.consume(c.req.query('token') ?? '', at);
+    if (!tenantId) {
+      return htmlPage(
+        c,
+        'Link expired',
+        '<p>This local admin link was already used or has expired. Restart the server for a new one.</p>',
+        401,
+      );
+    }
+    const session = await createSession(database.db, {
+      tenantId,
+      userId: 'local-admin',
+      userName: 'Local admin',
+      role: 'owner',
+      via: 'local_link',
+      requestId: c.get('requestId'),
+      now: at,
+    });
+    setSessionCookie(c, session.token, session.expiresAt);
+    return c.redirect('/admin', 303);
+  });
+  return app;
+}

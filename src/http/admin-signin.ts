@@ -1,0 +1,147 @@
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { AppError, describeError } from '../lib/errors.ts';
+import {
+  consumeSignInState,
+  finishSignIn,
+  SIGNIN_STATE_TTL_MS,
+  SLACK_OIDC,
+  slackRoleOf,
+  startSignIn,
+} from '../slack/signin.ts';
+import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { createSession } from '../tenancy/sessions.ts';
+import { escapeHtml, htmlPage } from './admin-html.ts';
+import { errorResponse } from './errors.ts';
+import { setSessionCookie } from './session.ts';
+import type { AppEnv } from './types.ts';
+
+/** Binds a sign-in to the browser that started it (login CSRF): the state must come back in this cookie too. */
+const STATE_COOKIE = 'hc_signin_state';
+const CALLBACK_PATH = '/admin/signin/slack/callback';
+
+/**
+ * "Sign in with Slack" for the admin console: `GET /admin/signin/slack` redirects to the issuer;
+ * the callback validates the ID token, finds the tenant by the Slack team (or Enterprise Grid org)
+ * in the token, asks Slack's users.info for the user's role with the installation's bot token,
+ * and creates a session. Members may sign in (role `member`); admin actions need owner or admin.
+ */
+export function adminSignInRoutes() {
+  const app = new Hono<AppEnv>();
+
+  app.get('/admin/signin/slack', async (c) => {
+    const { config, database, now, slackOidc } = c.get('deps');
+    if (!config.features.slackInstall || !config.SLACK_CLIENT_ID) {
+      return errorResponse(c, 'feature_disabled', 'Sign in with Slack is off: SLACK_CLIENT_ID is not set.');
+    }
+    const { url, state } = await startSignIn(database.db, {
+      issuer: slackOidc ?? SLACK_OIDC,
+      clientId: config.SLACK_CLIENT_ID,
+      redirectUri: `${config.PUBLIC_URL}${CALLBACK_PATH}`,
+      now: now?.() ?? new Date(),
+    });
+    setCookie(c, STATE_COOKIE, state, {
+      httpOnly: true,
+      secure: config.PUBLIC_URL.startsWith('https:'),
+      sameSite: 'Lax',
+      path: '/admin/signin/slack',
+      maxAge: SIGNIN_STATE_TTL_MS / 1000,
+    });
+    return c.redirect(url.toString(), 302);
+  });
+
+  app.get(CALLBACK_PATH, async (c) => {
+    const deps = c.get('deps');
+    const { config, database, tokens, slackOidc } = deps;
+    const log = c.get('log');
+    if (!config.features.slackInstall || !config.SLACK_CLIENT_ID || !config.SLACK_CLIENT_SECRET) {
+      return errorResponse(c, 'feature_disabled', 'Sign in with Slack is off: SLACK_CLIENT_ID is not set.');
+    }
+    const fail = (status: 400 | 403 | 502 | 503, title: string, text: string) =>
+      htmlPage(
+        c,
+        title,
+        `<p>${escapeHtml(text)}</p><p><a href="/admin">Back to the admin page</a></p>`,
+        status,
+      );
+
+    const now = deps.now?.() ?? new Date();
+    const state = c.req.query('state') ?? '';
+    const cookieState = getCookie(c, STATE_COOKIE);
+    deleteCookie(c, STATE_COOKIE, { path: '/admin/signin/slack' });
+    if (c.req.query('error')) return fail(400, 'Sign-in cancelled', 'Slack did not sign you in. Try again.');
+    if (!state || !cookieState || cookieState !== state) {
+      return fail(
+        400,
+        'Sign-in expired',
+        'This sign-in did not start in this browser, or it expired. Try again.',
+      );
+    }
+    const issuer = slackOidc ?? SLACK_OIDC;
+    try {
+      const codeVerifier = await consumeSignInState(database.db, state, now);
+      const callbackUrl = new URL(c.req.url);
+      const identity = await finishSignIn({
+        issuer,
+        clientId: config.SLACK_CLIENT_ID,
+        clientSecret: config.SLACK_CLIENT_SECRET,
+        redirectUri: `${config.PUBLIC_URL}${CALLBACK_PATH}`,
+        callbackUrl,
+        state,
+        codeVerifier,
+      });
+      let tenantId = await tenantIdBySlack(database.db, {
+        teamId: identity.teamId,
+        isEnterpriseInstall: false,
+      });
+      if (!tenantId && identity.enterpriseId) {
+        tenantId = await tenantIdBySlack(database.db, {
+          enterpriseId: identity.enterpriseId,
+          isEnterpriseInstall: true,
+        });
+      }
+      if (!tenantId) {
+        log.info('sign-in for a workspace that has not installed the app', { teamId: identity.teamId });
+        const install = config.features.slackInstall
+          ? ' <a href="/slack/install">Install Helpdesk Copilot in Slack</a> first, then sign in again.'
+          : ' Ask whoever runs this service to install it in your Slack workspace first.';
+        return htmlPage(
+          c,
+          'Workspace not installed',
+          `<p>Helpdesk Copilot is not installed in your Slack workspace yet.${install}</p>`,
+          403,
+        );
+      }
+      if (!tokens)
+        return fail(503, 'Sign-in unavailable', 'The token manager is not configured on this server.');
+      const botToken = await tokens.getAccessToken(tenantId, 'slack');
+      const { role, name } = await slackRoleOf(botToken, identity.userId);
+      const session = await createSession(database.db, {
+        tenantId,
+        userId: identity.userId,
+        userName: name ?? identity.name,
+        role,
+        via: 'slack_oidc',
+        requestId: c.get('requestId'),
+        now,
+      });
+      setSessionCookie(c, session.token, session.expiresAt);
+      return c.redirect('/admin', 303);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      log.warn('slack sign-in failed', { error: describeError(e), detail: e.detail });
+      if (e.code === 'invalid_state') return fail(400, 'Sign-in expired', e.message);
+      if (e.code === 'forbidden') return fail(403, 'Sign-in refused', e.message);
+      if (e.code === 'not_found') {
+        return fail(
+          403,
+          'Workspace not connected',
+          'This workspace has no active Slack installation. Reinstall the app.',
+        );
+      }
+      if (e.code === 'feature_disabled') return fail(503, 'Sign-in unavailable', e.message);
+      return fail(502, 'Slack sign-in failed', `${e.message} Try again in a moment.`);
+    }
+  });
+  return app;
+}

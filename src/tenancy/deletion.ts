@@ -1,0 +1,368 @@
+import { createHash } from 'node:crypto';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { audit, exportAuditTrail } from '../audit/audit.ts';
+import { type Db, rowsOf, type Tx } from '../db/client.ts';
+import {
+  auditEvents,
+  oauthStates,
+  slackInstallations,
+  tenantSecrets,
+  tenants,
+  tenantTombstones,
+  zendeskConnections,
+} from '../db/schema/index.ts';
+import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { AppError, describeError } from '../lib/errors.ts';
+import { isTenantId } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Actor } from './context.ts';
+
+/**
+ * Tenant deletion in two steps.
+ *
+ * 1. `requestTenantDeletion`: the tenant turns `deleting` with `delete_after = now + retention`,
+ *    and its provider tokens, webhook secret and tenant secrets are erased at once (Zendesk
+ *    provisioning is removed first, best effort, while the token still works).
+ * 2. `purgeDueTenants` (periodic sweep, or the CLI): for each tenant past `delete_after`, every
+ *    row in every table with a `tenant_id` column is deleted (tables discovered from the catalog,
+ *    so a new table is covered without touching this file), including its audit trail; a
+ *    tombstone records counts and the SHA-256 digest of the exported trail; the tenants row stays
+ *    as an id reservation with status `purged` and a blank name.
+ *
+ * Both run as the connecting owner with `app.tenant_id` set in the transaction, the way
+ * createTenant does: the application role may not change a tenant's status nor delete audit
+ * events. Forced RLS still confines the owner to that tenant (unless the owner is a superuser,
+ * which is why every statement also names the tenant explicitly).
+ */
+
+/** Removes what we provisioned in the tenant's Zendesk (webhook, triggers). Best effort. */
+export type Deprovision = (tenantId: string) => Promise<void>;
+
+async function asOwnerFor<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (!isTenantId(tenantId)) throw new AppError('bad_request', 'That is not a tenant id.');
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    return fn(tx);
+  });
+}
+
+async function tenantStatus(db: Db, tenantId: string): Promise<string | null> {
+  return withLookupRole(db, async (tx) => {
+    const rows = await tx.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, tenantId));
+    return rows[0]?.status ?? null;
+  });
+}
+
+export interface DeletionRequest {
+  tenantId: string;
+  actor: Actor;
+  retentionDays: number;
+  requestId?: string | undefined;
+  now?: Date;
+  deprovision?: Deprovision | undefined;
+  log?: Logger | undefined;
+}
+
+export interface DeletionRequested {
+  tenantId: string;
+  status: 'deleting';
+  deleteAfter: Date;
+  /** True when the tenant was already being deleted: nothing changed. */
+  alreadyRequested: boolean;
+}
+
+export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promise<DeletionRequested> {
+  const now = req.now ?? new Date();
+  const status = isTenantId(req.tenantId) ? await tenantStatus(db, req.tenantId) : null;
+  if (!status) throw new AppError('not_found', 'No such tenant.');
+  if (status === 'purged') throw new AppError('conflict', 'This tenant has already been purged.');
+
+  let deprovisioned: 'done' | 'failed' | 'unavailable' | 'skipped' = 'skipped';
+  if (status === 'active') {
+    if (!req.deprovision) deprovisioned = 'unavailable';
+    else {
+      try {
+        await req.deprovision(req.tenantId);
+        deprovisioned = 'done';
+      } catch (e) {
+        // The tokens are erased below either way; what stays in Zendesk then points at a hook
+        // id that no longer verifies, so its deliveries are refused.
+        deprovisioned = 'failed';
+        req.log?.warn('zendesk deprovisioning failed during tenant deletion', {
+          tenantId: req.tenantId,
+          error: describeError(e),
+        });
+      }
+    }
+  }
+
+  return asOwnerFor(db, req.tenantId, async (tx) => {
+    const rows = await tx
+      .select({ status: tenants.status, deleteAfter: tenants.deleteAfter })
+      .from(tenants)
+      .where(eq(tenants.id, req.tenantId))
+      .for('update');
+    const row = rows[0];
+    if (!row) throw new AppError('not_found', 'No such tenant.');
+    if (row.status === 'purged') throw new AppError('conflict', 'This tenant has already been purged.');
+    if (row.status === 'deleting' && row.deleteAfter) {
+      return {
+        tenantId: req.tenantId,
+        status: 'deleting',
+        deleteAfter: row.deleteAfter,
+        alreadyRequested: true,
+      };
+    }
+    const deleteAfter = new Date(now.getTime() + req.retentionDays * 86_400_000);
+    await tx
+      .update(tenants)
+      .set({ status: 'deleting', deleteAfter, updatedAt: now })
+      .where(eq(tenants.id, req.tenantId));
+    const slack = await tx
+      .update(slackInstallations)
+      .set({
+        accessToken: null,
+        refreshToken: null,
+        accessExpiresAt: null,
+        status: 'revoked',
+        statusDetail: 'tenant_deleted',
+        updatedAt: now,
+      })
+      .where(eq(slackInstallations.tenantId, req.tenantId))
+      .returning({ id: slackInstallations.id });
+    const zendesk = await tx
+      .update(zendeskConnections)
+      .set({
+        accessToken: null,
+        refreshToken: null,
+        accessExpiresAt: null,
+        refreshExpiresAt: null,
+        webhookSecret: null,
+        status: 'revoked',
+        statusDetail: 'tenant_deleted',
+        updatedAt: now,
+      })
+      .where(eq(zendeskConnections.tenantId, req.tenantId))
+      .returning({ id: zendeskConnections.id });
+    const secrets = await tx
+      .delete(tenantSecrets)
+      .where(eq(tenantSecrets.tenantId, req.tenantId))
+      .returning({ purpose: tenantSecrets.purpose });
+    await audit(
+      { tenantId: req.tenantId, tx, actor: req.actor, requestId: req.requestId },
+      {
+        action: 'tenant.deletion_requested',
+        target: req.tenantId,
+        outcome: 'success',
+        detail: {
+          deleteAfter: deleteAfter.toISOString(),
+          retentionDays: req.retentionDays,
+          slackInstallationsRevoked: slack.length,
+          zendeskConnectionsRevoked: zendesk.length,
+          tenantSecretsErased: secrets.length,
+          zendeskDeprovisioning: deprovisioned,
+        },
+      },
+    );
+    return { tenantId: req.tenantId, status: 'deleting', deleteAfter, alreadyRequested: false };
+  });
+}
+
+/**
+ * Every table in `public` with a `tenant_id` column, children before parents (by foreign keys),
+ * so each row is deleted, and counted, by its own table's DELETE rather than by a cascade.
+ */
+export async function tenantOwnedTables(db: Db | Tx): Promise<string[]> {
+  const tables = rowsOf<{ name: string }>(
+    await db.execute(sql`
+      select c.relname as name
+      from pg_class c
+      join pg_namespace n on n.oid = c.relnamespace
+      join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+      where n.nspname = 'public' and c.relkind in ('r', 'p')
+      order by 1`),
+  ).map((r) => r.name);
+  const edges = rowsOf<{ child: string; parent: string }>(
+    await db.execute(sql`
+      select ch.relname as child, pa.relname as parent
+      from pg_constraint k
+      join pg_class ch on ch.oid = k.conrelid
+      join pg_class pa on pa.oid = k.confrelid
+      join pg_namespace n on n.oid = ch.relnamespace
+      where k.contype = 'f' and n.nspname = 'public' and ch.oid <> pa.oid`),
+  );
+  const set = new Set(tables);
+  const ordered: string[] = [];
+  const visiting = new Set<string>();
+  const visit = (t: string) => {
+    if (ordered.includes(t) || visiting.has(t)) return;
+    visiting.add(t);
+    // Children (tables referencing t) go first.
+    for (const e of edges) if (e.parent === t && set.has(e.child)) visit(e.child);
+    visiting.delete(t);
+    ordered.push(t);
+  };
+  for (const t of tables) visit(t);
+  return ordered;
+}
+
+export interface PurgeResult {
+  tenantId: string;
+  rowsDeleted: number;
+  auditEventsDeleted: number;
+  auditDigest: string;
+  perTable: Record<string, number>;
+}
+
+function describeActor(actor: unknown): string {
+  const a = (actor ?? {}) as Record<string, unknown>;
+  switch (a.type) {
+    case 'admin':
+      return `admin:${String(a.userId)} via ${String(a.via)}`;
+    case 'cli':
+    case 'system':
+      return `${String(a.type)}:${String(a.name)}`;
+    default:
+      return JSON.stringify(a).slice(0, 200);
+  }
+}
+
+async function digestAuditTrail(db: Db, tenantId: string): Promise<{ digest: string; count: number }> {
+  const hash = createHash('sha256');
+  let count = 0;
+  for await (const line of exportAuditTrail(db, tenantId)) {
+    hash.update(line);
+    count++;
+  }
+  return { digest: hash.digest('hex'), count };
+}
+
+class TrailChanged extends Error {}
+
+/** Purges one tenant that is in `deleting` (whatever its delete_after): see the module comment. */
+export async function purgeTenant(db: Db, tenantId: string, now = new Date()): Promise<PurgeResult | null> {
+  const requested = await withTenant(db, tenantId, (tx) =>
+    tx
+      .select({ at: auditEvents.at, actor: auditEvents.actor })
+      .from(auditEvents)
+      .where(eq(auditEvents.action, 'tenant.deletion_requested'))
+      .orderBy(desc(auditEvents.id))
+      .limit(1),
+  );
+  for (let attempt = 1; ; attempt++) {
+    // The digest is of the trail exactly as exportAuditTrail gives it, computed before deletion;
+    // if an event lands between export and delete, the counts differ and we start over.
+    const { digest, count } = await digestAuditTrail(db, tenantId);
+    try {
+      return await asOwnerFor(db, tenantId, async (tx) => {
+        const rows = await tx
+          .select({ status: tenants.status })
+          .from(tenants)
+          .where(eq(tenants.id, tenantId))
+          .for('update');
+        if (rows[0]?.status !== 'deleting') return null;
+        const perTable: Record<string, number> = {};
+        let total = 0;
+        for (const table of await tenantOwnedTables(tx)) {
+          const r = rowsOf<{ n: number | string }>(
+            await tx.execute(
+              sql`with d as (delete from ${sql.identifier(table)} where tenant_id = ${tenantId} returning 1) select count(*)::int as n from d`,
+            ),
+          );
+          const n = Number(r[0]?.n ?? 0);
+          perTable[table] = n;
+          total += n;
+        }
+        const auditDeleted = perTable.audit_events ?? 0;
+        if (auditDeleted !== count) throw new TrailChanged();
+        await tx.delete(oauthStates).where(eq(oauthStates.joinTenantId, tenantId));
+        await tx.insert(tenantTombstones).values({
+          tenantId,
+          requestedAt: requested[0]?.at ?? now,
+          purgedAt: now,
+          rowsDeleted: total,
+          auditEventsDeleted: auditDeleted,
+          auditDigest: digest,
+          requestedBy: requested[0] ? describeActor(requested[0].actor) : 'unknown',
+        });
+        await tx
+          .update(tenants)
+          .set({ status: 'purged', name: '', updatedAt: now })
+          .where(and(eq(tenants.id, tenantId), eq(tenants.status, 'deleting')));
+        return {
+          tenantId,
+          rowsDeleted: total,
+          auditEventsDeleted: auditDeleted,
+          auditDigest: digest,
+          perTable,
+        };
+      });
+    } catch (e) {
+      if (e instanceof TrailChanged && attempt < 3) continue;
+      throw e;
+    }
+  }
+}
+
+/**
+ * Purges every tenant in `deleting` whose `delete_after` has passed (or every tenant in
+ * `deleting` with `ignoreRetention`, the CLI's `--now`). Tenants are purged one by one; a
+ * failure is logged and the sweep goes on.
+ */
+export async function purgeDueTenants(
+  db: Db,
+  now = new Date(),
+  opts: { ignoreRetention?: boolean; log?: Logger } = {},
+): Promise<PurgeResult[]> {
+  const ids = await withLookupRole(db, async (tx) =>
+    (await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.status, 'deleting'))).map(
+      (r) => r.id,
+    ),
+  );
+  const done: PurgeResult[] = [];
+  for (const id of ids) {
+    const row = await withTenant(db, id, (tx) =>
+      tx.select({ deleteAfter: tenants.deleteAfter }).from(tenants).where(eq(tenants.id, id)),
+    );
+    const deleteAfter = row[0]?.deleteAfter;
+    if (!opts.ignoreRetention && (!deleteAfter || deleteAfter > now)) continue;
+    try {
+      const r = await purgeTenant(db, id, now);
+      if (r) {
+        done.push(r);
+        opts.log?.info('tenant purged', {
+          tenantId: id,
+          rowsDeleted: r.rowsDeleted,
+          auditEventsDeleted: r.auditEventsDeleted,
+        });
+      }
+    } catch (e) {
+      opts.log?.error('tenant purge failed', { tenantId: id, error: describeError(e) });
+    }
+  }
+  return done;
+}
+
+/** The periodic sweep the Node entry runs (first run shortly after start). Returns a stop function. */
+export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): () => void {
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await purgeDueTenants(db, new Date(), { log });
+    } catch (e) {
+      log.error('purge sweep failed', { error: describeError(e) });
+    } finally {
+      running = false;
+    }
+  };
+  const first = setTimeout(() => void run(), 5_000);
+  const timer = setInterval(() => void run(), everyMs);
+  first.unref?.();
+  timer.unref?.();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
+}
