@@ -1,11 +1,22 @@
-import { index, integer, jsonb, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgPolicy, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
 import { createdAt, tenantId, tenantIsolation, ts, updatedAt } from './columns.ts';
+
+/**
+ * The job claimer's role (src/jobs/claim.ts), created by migration 0003: sees every tenant's jobs,
+ * but only their scheduling columns (column grants; no payload, kind or last_error).
+ */
+export const SCHEDULER_ROLE = 'helpdesk_scheduler';
 
 export const JOB_STATUS = ['queued', 'running', 'done', 'dead'] as const;
 
 /**
  * Durable per-tenant job queue. At-least-once: a worker leases a job (`leaseUntil`), and a job
  * whose lease lapsed is runnable again. `dedupeKey` makes enqueueing idempotent per tenant.
+ *
+ * Two policies: `tenant_isolation` (every role, one tenant at a time: enqueue, payload reads,
+ * completion) and `scheduler_claim` for the scheduler role, which sees every tenant's rows but,
+ * by column grants (migration 0003), only the scheduling columns: never `payload`.
  */
 export const jobs = pgTable(
   'jobs',
@@ -29,9 +40,19 @@ export const jobs = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('jobs_dedupe').on(t.tenantId, t.dedupeKey),
-    index('jobs_runnable').on(t.status, t.runAt),
     index('jobs_tenant_runnable').on(t.tenantId, t.status, t.runAt),
+    // Claim: skip-scan over tenants with queued jobs, then each tenant's oldest due job.
+    index('jobs_queued').on(t.tenantId, t.runAt, t.id).where(sql`status = 'queued'`),
+    // Per-tenant running counts and the lapsed-lease sweep.
+    index('jobs_running').on(t.leaseUntil).where(sql`status = 'running'`),
     tenantIsolation(),
+    pgPolicy('scheduler_claim', {
+      as: 'permissive',
+      for: 'all',
+      to: SCHEDULER_ROLE,
+      using: sql`true`,
+      withCheck: sql`true`,
+    }),
   ],
 );
 

@@ -1,0 +1,302 @@
+import type { Database } from '../db/client.ts';
+import { AppError, describeError, isAppError } from '../lib/errors.ts';
+import { randomToken } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import { type ClaimedJob, claimJobs, queueState } from './claim.ts';
+import { completeJob, extendLease, failJob, loadClaimedJob } from './store.ts';
+import type { JobHandler } from './types.ts';
+
+export interface WorkerOptions {
+  database: Database;
+  /** Handler per job kind. A job of an unknown kind fails (retryable) and ends dead-lettered. */
+  handlers: Record<string, JobHandler>;
+  logger: Logger;
+  /** Jobs this worker runs at once (default 4). */
+  concurrency?: number;
+  /** Jobs of one tenant running at once across ALL workers on the database (default 2). */
+  perTenantConcurrency?: number;
+  /** Lease length; renewed every third of it while a handler runs (default 60 s). */
+  leaseMs?: number;
+  /** Idle poll interval (default 500 ms). A finishing job also wakes the loop. */
+  pollMs?: number;
+  /** Clock for leases, backoff and timestamps (tests move it forward). */
+  now?: () => Date;
+  /** Retry delay: full jitter over min(maxMs, baseMs * 2^(attempt-1)) (defaults 2 s, 15 min). */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** Random source for the jitter, in [0, 1). */
+  random?: () => number;
+  /** Shown in lease owners and logs (default a random id). */
+  workerId?: string;
+}
+
+export interface WorkerStats {
+  claimed: number;
+  succeeded: number;
+  /** Failed attempts put back in the queue with a delay. */
+  retried: number;
+  /** Jobs this worker dead-lettered. */
+  dead: number;
+  /** Claims whose lease was gone when the worker came to use or complete them. */
+  lostLeases: number;
+}
+
+export interface Worker {
+  readonly id: string;
+  /** Starts the polling loop (idempotent). */
+  start(): void;
+  /**
+   * Stops claiming and waits for running jobs. After `timeoutMs` (default 30 s) their signals are
+   * aborted; anything still running after that is left to lease expiry (another worker reruns it).
+   */
+  stop(opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Claims and runs jobs until no job is due and none is running anywhere on the database, then
+   * resolves with this worker's counters. Jobs waiting for a later run_at (backoff) do not count.
+   * Works whether or not `start()` was called. Throws AppError('upstream_timeout') after `timeoutMs`.
+   */
+  runUntilIdle(opts?: { timeoutMs?: number }): Promise<WorkerStats>;
+  stats(): WorkerStats;
+}
+
+/** Full-jitter exponential backoff; a longer Retry-After hint (AppError detail.retryAfterMs) wins. */
+export function retryDelayMs(
+  attempt: number,
+  error: unknown,
+  opts: { baseMs: number; maxMs: number; random: () => number },
+): number {
+  const cap = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
+  const jitter = Math.floor(opts.random() * cap);
+  const hint = isAppError(error) ? error.detail?.retryAfterMs : undefined;
+  return typeof hint === 'number' && Number.isFinite(hint)
+    ? Math.max(jitter, Math.min(hint, opts.maxMs))
+    : jitter;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * Lets timers and I/O run. On PGlite every query resolves in-process, so a loop of awaits would
+ * otherwise never leave the microtask queue and starve the HTTP server sharing the process.
+ */
+const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The job worker: claims fairly (src/jobs/claim.ts), reads each job inside withTenant, runs its
+ * handler with a renewed lease, then records done / retry / dead, but only while it still holds
+ * the lease. At-least-once: a crash between the handler's effect and the completion reruns the
+ * job, so handlers make external writes idempotent (external_effects ledger).
+ */
+export function createWorker(opts: WorkerOptions): Worker {
+  const id = opts.workerId ?? `w_${randomToken(6)}`;
+  const db = opts.database.db;
+  const concurrency = opts.concurrency ?? 4;
+  const perTenantCap = opts.perTenantConcurrency ?? 2;
+  const leaseMs = opts.leaseMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 500;
+  const now = opts.now ?? (() => new Date());
+  const backoff = {
+    baseMs: opts.backoff?.baseMs ?? 2_000,
+    maxMs: opts.backoff?.maxMs ?? 15 * 60_000,
+    random: opts.random ?? Math.random,
+  };
+  const log = opts.logger.child({ worker: id });
+  if (concurrency < 1 || perTenantCap < 1 || leaseMs < 100)
+    throw new AppError(
+      'internal',
+      'worker needs concurrency >= 1, perTenantConcurrency >= 1, leaseMs >= 100',
+    );
+
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, dead: 0, lostLeases: 0 };
+  const inflight = new Map<string, { done: Promise<void>; abort: AbortController }>();
+  let cursor = '';
+  let claimSeq = 0;
+  let filling: Promise<number> | null = null;
+  let loop: Promise<void> | null = null;
+  let stopping = false;
+  const waiters = new Set<() => void>();
+
+  /** Wakes every nap (a job finished, or stop was called). */
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        waiters.delete(done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      waiters.add(done);
+    });
+
+  async function runJob(c: ClaimedJob, abort: AbortController): Promise<void> {
+    const job = await loadClaimedJob(db, c);
+    if (!job) {
+      stats.lostLeases++;
+      return;
+    }
+    const jlog = log.child({ tenantId: c.tenantId, jobId: c.jobId, kind: job.kind, attempt: c.attempt });
+    let renewing = false;
+    const heartbeat = setInterval(
+      () => {
+        if (renewing) return;
+        renewing = true;
+        extendLease(db, c, new Date(now().getTime() + leaseMs), now())
+          .then((ok) => {
+            if (!ok && !abort.signal.aborted) {
+              jlog.warn('job lease lost while running; aborting the handler');
+              abort.abort(new AppError('conflict', 'job lease lost'));
+            }
+          })
+          .catch((e) => jlog.warn('job lease renewal failed', { error: describeError(e) }))
+          .finally(() => {
+            renewing = false;
+          });
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    try {
+      const handler = opts.handlers[job.kind];
+      if (!handler)
+        throw new AppError('internal', `no handler for job kind ${job.kind}`, { retryable: true });
+      await handler({
+        tenantId: c.tenantId,
+        jobId: c.jobId,
+        kind: job.kind,
+        payload: job.payload,
+        attempt: c.attempt,
+        signal: abort.signal,
+      });
+      clearInterval(heartbeat);
+      if (await completeJob(db, c, now())) {
+        stats.succeeded++;
+        jlog.debug('job done');
+      } else {
+        stats.lostLeases++;
+        jlog.warn('job finished after its lease was lost; its new owner decides its state');
+      }
+    } catch (e) {
+      clearInterval(heartbeat);
+      const error = describeError(e).slice(0, 2000);
+      const final = (isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts;
+      const retryAt = final ? null : new Date(now().getTime() + retryDelayMs(c.attempt, e, backoff));
+      if (!(await failJob(db, c, error, retryAt, now()))) {
+        stats.lostLeases++;
+        jlog.warn('job failed after its lease was lost; its new owner decides its state', { error });
+      } else if (retryAt) {
+        stats.retried++;
+        jlog.warn('job failed; will retry', { error, retryAt: retryAt.toISOString() });
+      } else {
+        stats.dead++;
+        jlog.error('job dead-lettered', { error, attempts: c.attempt });
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  function launch(c: ClaimedJob) {
+    const key = `${c.tenantId}/${c.jobId}`;
+    const abort = new AbortController();
+    const done = runJob(c, abort)
+      .catch((e) => log.error('job bookkeeping failed', { jobId: c.jobId, error: describeError(e) }))
+      .finally(() => {
+        inflight.delete(key);
+        wake();
+      });
+    inflight.set(key, { done, abort });
+  }
+
+  /** Claims up to the free slots and launches them; one claim at a time per worker. */
+  async function fill(): Promise<number> {
+    if (filling) return filling;
+    filling = (async () => {
+      const free = concurrency - inflight.size;
+      if (free <= 0 || stopping) return 0;
+      const claimed = await claimJobs(db, {
+        slots: free,
+        perTenantCap,
+        leaseMs,
+        owner: `${id}:${++claimSeq}:${randomToken(4)}`,
+        now: now(),
+        cursor,
+      });
+      stats.claimed += claimed.length;
+      const last = claimed[claimed.length - 1];
+      if (last) cursor = last.tenantId;
+      for (const c of claimed) launch(c);
+      return claimed.length;
+    })();
+    try {
+      return await filling;
+    } finally {
+      filling = null;
+    }
+  }
+
+  async function pollLoop() {
+    let failures = 0;
+    while (!stopping) {
+      await yieldToEventLoop();
+      let n = 0;
+      try {
+        n = await fill();
+        failures = 0;
+      } catch (e) {
+        failures++;
+        log.warn('job claim failed', { error: describeError(e) });
+        await nap(Math.min(30_000, pollMs * 2 ** Math.min(failures, 6)));
+        continue;
+      }
+      if (stopping) break;
+      if (n > 0 && inflight.size < concurrency) continue;
+      await nap(pollMs);
+    }
+  }
+
+  async function drain(timeoutMs: number) {
+    const all = () => Promise.all([...inflight.values()].map((j) => j.done));
+    const timedOut = await Promise.race([all().then(() => false), sleep(timeoutMs).then(() => true)]);
+    if (!timedOut) return;
+    log.warn('stopping: aborting jobs still running', { jobs: inflight.size });
+    for (const j of inflight.values())
+      j.abort.abort(new AppError('internal', 'worker stopping', { retryable: true }));
+    await Promise.race([all(), sleep(5_000)]);
+  }
+
+  return {
+    id,
+    start() {
+      if (loop || stopping) return;
+      log.info('worker started', { concurrency, perTenantConcurrency: perTenantCap, leaseMs, pollMs });
+      loop = pollLoop();
+    },
+    async stop({ timeoutMs = 30_000 } = {}) {
+      stopping = true;
+      wake();
+      await loop;
+      if (filling) await filling.catch(() => 0);
+      await drain(timeoutMs);
+      loop = null;
+      log.info('worker stopped', { ...stats });
+    },
+    async runUntilIdle({ timeoutMs = 30_000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        await yieldToEventLoop();
+        await fill();
+        if (inflight.size === 0) {
+          const state = await queueState(db, now());
+          if (state.due === 0 && state.running === 0) return { ...stats };
+        }
+        if (Date.now() > deadline) {
+          throw new AppError('upstream_timeout', `jobs still pending after ${timeoutMs} ms`, {
+            detail: { inflight: inflight.size },
+          });
+        }
+        await nap(Math.min(pollMs, 50));
+      }
+    },
+    stats: () => ({ ...stats }),
+  };
+}
