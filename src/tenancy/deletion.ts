@@ -155,6 +155,7 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
         target: req.tenantId,
         outcome: 'success',
         detail: {
+          requestedAt: now.toISOString(),
           deleteAfter: deleteAfter.toISOString(),
           retentionDays: req.retentionDays,
           slackInstallationsRevoked: slack.length,
@@ -239,13 +240,20 @@ async function digestAuditTrail(db: Db, tenantId: string): Promise<{ digest: str
 
 class TrailChanged extends Error {}
 
+/** When deletion was requested: the request's own clock (in the detail), else the event time. */
+function requestedAtOf(e: { at: Date; detail: Record<string, unknown> } | undefined): Date | undefined {
+  if (!e) return undefined;
+  const d = typeof e.detail.requestedAt === 'string' ? new Date(e.detail.requestedAt) : undefined;
+  return d && !Number.isNaN(d.getTime()) ? d : e.at;
+}
+
 /** Purges one tenant that is in `deleting` (whatever its delete_after): see the module comment. */
 export async function purgeTenant(db: Db, tenantId: string, now = new Date()): Promise<PurgeResult | null> {
   const requested = await withTenant(db, tenantId, (tx) =>
     tx
-      .select({ at: auditEvents.at, actor: auditEvents.actor })
+      .select({ at: auditEvents.at, actor: auditEvents.actor, detail: auditEvents.detail })
       .from(auditEvents)
-      .where(eq(auditEvents.action, 'tenant.deletion_requested'))
+      .where(and(eq(auditEvents.action, 'tenant.deletion_requested'), eq(auditEvents.outcome, 'success')))
       .orderBy(desc(auditEvents.id))
       .limit(1),
   );
@@ -278,7 +286,7 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
         await tx.delete(oauthStates).where(eq(oauthStates.joinTenantId, tenantId));
         await tx.insert(tenantTombstones).values({
           tenantId,
-          requestedAt: requested[0]?.at ?? now,
+          requestedAt: requestedAtOf(requested[0]) ?? now,
           purgedAt: now,
           rowsDeleted: total,
           auditEventsDeleted: auditDeleted,

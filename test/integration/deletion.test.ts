@@ -1,0 +1,284 @@
+import { createHash } from 'node:crypto';
+import { eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportAuditTrail } from '../../src/audit/audit.ts';
+import { type Db, rowsOf } from '../../src/db/client.ts';
+import {
+  accounts,
+  adminSessions,
+  catalogEntries,
+  contextCache,
+  drafts,
+  endUsers,
+  externalEffects,
+  jobs,
+  kbArticles,
+  llmUsage,
+  playbooks,
+  slackInstallations,
+  tenantSecrets,
+  tenants,
+  tenantTombstones,
+  webhookDeliveries,
+  zendeskConnections,
+} from '../../src/db/schema/index.ts';
+import { withTenant } from '../../src/db/tenant.ts';
+import { purgeDueTenants, requestTenantDeletion, tenantOwnedTables } from '../../src/tenancy/deletion.ts';
+import { createSession } from '../../src/tenancy/sessions.ts';
+import { createTenant } from '../../src/tenancy/tenants.ts';
+import { testApp, testConfig, testVault } from '../helpers/app.ts';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+
+const system = { type: 'system', name: 'test' } as const;
+const NOW = new Date('2026-11-23T05:00:00Z');
+const DAY = 86_400_000;
+
+/** Rows per tenant-owned table for one tenant, counted as the owner with that tenant set (forced RLS). */
+async function countsFor(db: Db, tenantId: string): Promise<Record<string, number>> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    const out: Record<string, number> = {};
+    for (const t of await tenantOwnedTables(tx)) {
+      const r = rowsOf<{ n: number }>(
+        await tx.execute(
+          sql`select count(*)::int as n from ${sql.identifier(t)} where tenant_id = ${tenantId}`,
+        ),
+      );
+      out[t] = Number(r[0]?.n ?? 0);
+    }
+    return out;
+  });
+}
+
+async function seed(db: Db, tenantId: string, tag: string, vault: ReturnType<typeof testVault>) {
+  await withTenant(db, tenantId, async (tx) => {
+    await tx.insert(accounts).values({ tenantId, id: 'acc_1', name: `${tag} account` });
+    await tx.insert(endUsers).values({ tenantId, id: 'eu_1', accountId: 'acc_1', email: `u@${tag}.test` });
+    await tx.insert(catalogEntries).values({ tenantId, kind: 'plan', key: 'pro', data: { price: 10 } });
+    await tx.insert(kbArticles).values({ tenantId, id: 'kb_1', title: 'Reset', body: 'How to reset' });
+    await tx.insert(playbooks).values({ tenantId, key: 'billing', whenText: 'billing questions' });
+    await tx
+      .insert(drafts)
+      .values({ tenantId, id: 'dr_1', source: 'zendesk', route: 'account', body: 'Hi', drafter: 'offline' });
+    await tx.insert(externalEffects).values({ tenantId, key: 'note:1', kind: 'zendesk_note' });
+    await tx
+      .insert(llmUsage)
+      .values({ tenantId, id: 'lu_1', model: 'm', promptTokens: 1, completionTokens: 1, costMicroUsd: 1 });
+    await tx.insert(contextCache).values({ tenantId, cacheKey: 'k', value: { a: 1 }, expiresAt: NOW });
+    await tx.insert(jobs).values({ tenantId, id: 'job_1', kind: 'ticket', payload: { ticketId: '1' } });
+    await tx.insert(webhookDeliveries).values({
+      tenantId,
+      connectionId: 'zc_1',
+      invocationId: 'inv_1',
+      eventKey: '1:created',
+      ticketId: '1',
+      event: 'ticket_created',
+      jobId: 'job_1',
+    });
+    await tx.insert(slackInstallations).values({
+      tenantId,
+      id: 'si_1',
+      teamId: `T${tag}`,
+      accessToken: await vault.seal(tenantId, 'slack_access_token', 'xoxe.xoxb-secret'),
+      refreshToken: await vault.seal(tenantId, 'slack_refresh_token', 'xoxe-1-secret'),
+    });
+    await tx.insert(zendeskConnections).values({
+      tenantId,
+      id: 'zc_1',
+      subdomain: `sub${tag.toLowerCase()}`,
+      hookId: `hook_${tag}`,
+      accessToken: await vault.seal(tenantId, 'zendesk_access_token', 'zd-secret'),
+      refreshToken: await vault.seal(tenantId, 'zendesk_refresh_token', 'zd-refresh'),
+      webhookSecret: await vault.seal(tenantId, 'zendesk_webhook_secret', 'wh-secret'),
+    });
+    await tx.insert(tenantSecrets).values({ tenantId, purpose: 'context_api_secret', sealed: 'v1.1.x.y' });
+  });
+}
+
+async function digestOf(db: Db, tenantId: string): Promise<{ digest: string; n: number }> {
+  const h = createHash('sha256');
+  let n = 0;
+  for await (const line of exportAuditTrail(db, tenantId)) {
+    h.update(line);
+    n++;
+  }
+  return { digest: h.digest('hex'), n };
+}
+
+describe.each(backends())('tenant deletion and purge on %s', (backend) => {
+  let database: TestDatabase;
+  const vault = testVault();
+  let a: string;
+  let b: string;
+  let app: ReturnType<typeof testApp>['app'];
+  let deprovisioned: string[];
+
+  async function cookieFor(tenantId: string, role: 'owner' | 'admin' | 'member', userId = `U_${role}`) {
+    const s = await createSession(database.db, { tenantId, userId, role, via: 'slack_oidc', now: NOW });
+    return { cookie: `hc_session=${s.token}` };
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    a = (await createTenant(database.db, { name: 'Acme Support', actor: system })).id;
+    b = (await createTenant(database.db, { name: 'Other Co', actor: system })).id;
+    await seed(database.db, a, 'A', vault);
+    await seed(database.db, b, 'B', vault);
+    deprovisioned = [];
+    app = testApp(database, {
+      config: testConfig({ TENANT_RETENTION_DAYS: '30' }),
+      vault,
+      now: () => NOW,
+      deprovision: async (t) => {
+        deprovisioned.push(t);
+      },
+    }).app;
+  });
+  afterAll(() => database?.close());
+
+  it('POST /admin/tenant/delete needs an admin and the exact tenant name', async () => {
+    const del = (headers: Record<string, string>, confirm: string) =>
+      app.request('/admin/tenant/delete', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ confirm }),
+      });
+    expect((await del({}, 'Acme Support')).status).toBe(401);
+    expect((await del(await cookieFor(a, 'member'), 'Acme Support')).status).toBe(403);
+    const wrong = await del(await cookieFor(a, 'admin'), 'Acme');
+    expect(wrong.status).toBe(400);
+    const crossSite = await del(
+      { ...(await cookieFor(a, 'admin')), origin: 'https://evil.test' },
+      'Acme Support',
+    );
+    expect(crossSite.status).toBe(403);
+    const status = await withTenant(
+      database.db,
+      a,
+      async (tx) => (await tx.select().from(tenants))[0]?.status,
+    );
+    expect(status).toBe('active');
+
+    const ok = await del(await cookieFor(a, 'owner'), 'Acme Support');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({
+      tenantId: a,
+      status: 'deleting',
+      deleteAfter: new Date(NOW.getTime() + 30 * DAY).toISOString(),
+      alreadyRequested: false,
+    });
+    expect(deprovisioned).toEqual([a]);
+    // Tokens and secrets are gone at once; the other tenant keeps its own.
+    await withTenant(database.db, a, async (tx) => {
+      const [si] = await tx.select().from(slackInstallations);
+      const [zc] = await tx.select().from(zendeskConnections);
+      expect(si).toMatchObject({
+        accessToken: null,
+        refreshToken: null,
+        status: 'revoked',
+        statusDetail: 'tenant_deleted',
+      });
+      expect(zc).toMatchObject({
+        accessToken: null,
+        refreshToken: null,
+        webhookSecret: null,
+        status: 'revoked',
+      });
+      expect(await tx.select().from(tenantSecrets)).toEqual([]);
+    });
+    await withTenant(database.db, b, async (tx) => {
+      const [si] = await tx.select().from(slackInstallations);
+      expect(si?.accessToken).toMatch(/^v1\./);
+      expect(si?.status).toBe('active');
+    });
+    // Repeating changes nothing.
+    const again = await requestTenantDeletion(database.db, {
+      tenantId: a,
+      actor: { type: 'cli', name: 'test' },
+      retentionDays: 1,
+      now: new Date(NOW.getTime() + DAY),
+    });
+    expect(again).toMatchObject({ alreadyRequested: true, deleteAfter: new Date(NOW.getTime() + 30 * DAY) });
+  });
+
+  it('GET /admin/audit.jsonl streams the tenant trail to admins only', async () => {
+    expect((await app.request('/admin/audit.jsonl')).status).toBe(401);
+    expect((await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'member') })).status).toBe(
+      403,
+    );
+    const res = await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'admin') });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    const events = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { tenantId: string; action: string; outcome: string });
+    expect(events.every((e) => e.tenantId === a)).toBe(true);
+    expect(events.map((e) => e.action)).toContain('tenant.deletion_requested');
+    expect(events.some((e) => e.action === 'tenant.deletion_requested' && e.outcome === 'denied')).toBe(true);
+  });
+
+  it('purge before the retention window deletes nothing', async () => {
+    const before = await countsFor(database.db, a);
+    expect(await purgeDueTenants(database.db, new Date(NOW.getTime() + 29 * DAY))).toEqual([]);
+    expect(await countsFor(database.db, a)).toEqual(before);
+    expect(await database.db.select().from(tenantTombstones)).toEqual([]);
+  });
+
+  it('purge after the window empties every tenant-owned table for that tenant only', async () => {
+    const aBefore = await countsFor(database.db, a);
+    const bBefore = await countsFor(database.db, b);
+    const seededTables = Object.entries(aBefore)
+      .filter(([, n]) => n > 0)
+      .map(([t]) => t);
+    expect(seededTables.length).toBeGreaterThanOrEqual(15);
+    const { digest, n } = await digestOf(database.db, a);
+    expect(n).toBeGreaterThan(3);
+
+    const when = new Date(NOW.getTime() + 31 * DAY);
+    const done = await purgeDueTenants(database.db, when);
+    expect(done.map((d) => d.tenantId)).toEqual([a]);
+    const total = Object.values(aBefore).reduce((x, y) => x + y, 0);
+    expect(done[0]).toMatchObject({ rowsDeleted: total, auditEventsDeleted: n, auditDigest: digest });
+
+    const aAfter = await countsFor(database.db, a);
+    expect(Object.keys(aAfter).sort()).toEqual(Object.keys(aBefore).sort());
+    for (const [table, count] of Object.entries(aAfter)) expect(count, table).toBe(0);
+    expect(await countsFor(database.db, b)).toEqual(bBefore);
+
+    const [tomb] = await database.db.select().from(tenantTombstones).where(eq(tenantTombstones.tenantId, a));
+    expect(tomb).toMatchObject({
+      rowsDeleted: total,
+      auditEventsDeleted: n,
+      auditDigest: digest,
+      requestedBy: 'admin:U_owner via slack_oidc',
+      requestedAt: NOW,
+      purgedAt: when,
+    });
+    const row = await withTenant(database.db, a, async (tx) => (await tx.select().from(tenants))[0]);
+    expect(row).toMatchObject({ status: 'purged', name: '' });
+    // Sessions went with the tenant: the old cookie no longer signs anyone in.
+    expect(await withTenant(database.db, a, (tx) => tx.select().from(adminSessions))).toEqual([]);
+    // Nothing left to purge; a purged tenant cannot be "deleted" again.
+    expect(await purgeDueTenants(database.db, when, { ignoreRetention: true })).toEqual([]);
+    await expect(
+      requestTenantDeletion(database.db, { tenantId: a, actor: system, retentionDays: 0 }),
+    ).rejects.toThrow(/already been purged/);
+  });
+
+  it('the CLI-style immediate purge (--now) purges a deleting tenant regardless of the window', async () => {
+    await requestTenantDeletion(database.db, {
+      tenantId: b,
+      actor: { type: 'cli', name: 'tenant-cli' },
+      retentionDays: 30,
+      now: NOW,
+    });
+    expect(await purgeDueTenants(database.db, NOW)).toEqual([]);
+    const done = await purgeDueTenants(database.db, NOW, { ignoreRetention: true });
+    expect(done.map((d) => d.tenantId)).toEqual([b]);
+    for (const [table, count] of Object.entries(await countsFor(database.db, b)))
+      expect(count, table).toBe(0);
+    const [tomb] = await database.db.select().from(tenantTombstones).where(eq(tenantTombstones.tenantId, b));
+    expect(tomb?.requestedBy).toBe('cli:tenant-cli');
+  });
+});
