@@ -1,0 +1,147 @@
+import { and, eq, isNotNull, lt, or } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { slackInstallations, zendeskConnections } from '../db/schema/index.ts';
+import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { describeError } from '../lib/errors.ts';
+import type { Logger } from '../lib/logger.ts';
+import { activeTenantIds } from '../tenancy/lookup.ts';
+import type { TokenManager } from './token-manager.ts';
+import type { Provider } from './token-provider.ts';
+
+export interface SweepDeps {
+  db: Db;
+  tokens: TokenManager;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface SweepOptions {
+  /** Refresh access tokens that expire within this many ms (default 15 minutes). */
+  within?: number;
+  /** Refresh Zendesk refresh tokens that expire within this many ms (default 7 days). */
+  refreshWithin?: number;
+}
+
+export interface SweepResult {
+  tenants: number;
+  refreshed: { tenantId: string; provider: Provider }[];
+  failed: { tenantId: string; provider: Provider; error: string }[];
+}
+
+/**
+ * Refreshes, across all active tenants, tokens nearing expiry: Slack and Zendesk access tokens
+ * expiring within `within`, and Zendesk refresh tokens expiring within `refreshWithin` (their
+ * default lifetime is 30 days, so a tenant idle that long would otherwise have to re-authorize).
+ * Each refresh goes through the token manager (row lock + re-read), so sweeps running in several
+ * processes at once refresh each connection once.
+ */
+export async function sweepExpiringTokens(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const within = opts.within ?? 15 * 60_000;
+  const refreshWithin = opts.refreshWithin ?? 7 * 24 * 3_600_000;
+  const accessBefore = new Date(now.getTime() + within);
+  const refreshBefore = new Date(now.getTime() + refreshWithin);
+  const result: SweepResult = { tenants: 0, refreshed: [], failed: [] };
+  for (const tenantId of await activeTenantIds(deps.db)) {
+    result.tenants++;
+    const due = await withTenant(deps.db, tenantId, async (tx) => {
+      const out: Provider[] = [];
+      const slack = await tx
+        .select({ id: slackInstallations.id })
+        .from(slackInstallations)
+        .where(
+          and(
+            eq(slackInstallations.status, 'active'),
+            isNotNull(slackInstallations.refreshToken),
+            lt(slackInstallations.accessExpiresAt, accessBefore),
+          ),
+        )
+        .limit(1);
+      if (slack.length) out.push('slack');
+      const zendesk = await tx
+        .select({ id: zendeskConnections.id })
+        .from(zendeskConnections)
+        .where(
+          and(
+            eq(zendeskConnections.status, 'active'),
+            isNotNull(zendeskConnections.refreshToken),
+            or(
+              lt(zendeskConnections.accessExpiresAt, accessBefore),
+              lt(zendeskConnections.refreshExpiresAt, refreshBefore),
+            ),
+          ),
+        )
+        .limit(1);
+      if (zendesk.length) out.push('zendesk');
+      return out;
+    });
+    for (const provider of due) {
+      try {
+        const r = await deps.tokens.refreshIfDue(tenantId, provider, {
+          accessWithinMs: within,
+          refreshWithinMs: provider === 'zendesk' ? refreshWithin : undefined,
+        });
+        if (r === 'refreshed') result.refreshed.push({ tenantId, provider });
+      } catch (e) {
+        // needs_reauth is already recorded on the row and in the audit trail; keep sweeping.
+        result.failed.push({ tenantId, provider, error: describeError(e) });
+        deps.logger.warn('token sweep: refresh failed', { tenantId, provider, error: describeError(e) });
+      }
+    }
+  }
+  return result;
+}
+
+/** Runs the sweep every `everyMs` (default 5 minutes) until stopped; one run at a time. */
+export function startTokenSweep(
+  deps: SweepDeps,
+  opts: SweepOptions & { everyMs?: number } = {},
+): { stop(): void } {
+  let running = false;
+  const timer = setInterval(
+    () => {
+      if (running) return;
+      running = true;
+      sweepExpiringTokens(deps, opts)
+        .then((r) => {
+          if (r.refreshed.length || r.failed.length)
+            deps.logger.info('token sweep', { refreshed: r.refreshed.length, failed: r.failed.length });
+        })
+        .catch((e) => deps.logger.error('token sweep crashed', { error: describeError(e) }))
+        .finally(() => {
+          running = false;
+        });
+    },
+    opts.everyMs ?? 5 * 60_000,
+  );
+  timer.unref?.();
+  return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * Readiness detail: tenants whose Slack or Zendesk connection needs re-authorization. Runs as the
+ * look-up role, which may read only tenant_id and status of these tables (migration 0002), so
+ * the check sees no tokens. It reports but never fails readiness: one tenant's expired grant is
+ * that tenant's problem (shown to its admins), not a reason to take the service out of rotation.
+ */
+export function connectionHealthCheck(db: Db) {
+  return async (): Promise<{ ok: boolean; detail: unknown }> => {
+    const rows = await withLookupRole(db, async (tx) => {
+      const s = await tx
+        .select({ tenantId: slackInstallations.tenantId })
+        .from(slackInstallations)
+        .where(eq(slackInstallations.status, 'needs_reauth'))
+        .limit(100);
+      const z = await tx
+        .select({ tenantId: zendeskConnections.tenantId })
+        .from(zendeskConnections)
+        .where(eq(zendeskConnections.status, 'needs_reauth'))
+        .limit(100);
+      return [
+        ...s.map((r) => ({ ...r, provider: 'slack' })),
+        ...z.map((r) => ({ ...r, provider: 'zendesk' })),
+      ];
+    });
+    return { ok: true, detail: { needsReauth: rows } };
+  };
+}

@@ -1,0 +1,132 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import { audit } from '../audit/audit.ts';
+import { zendeskConnections } from '../db/schema/index.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError, dbErrorCode } from '../lib/errors.ts';
+import { newId, randomToken } from '../lib/ids.ts';
+import type { Actor } from '../tenancy/context.ts';
+import { tenantIdByZendeskSubdomain } from '../tenancy/lookup.ts';
+import { createTenant } from '../tenancy/tenants.ts';
+import type { RefreshedPair } from './slack.ts';
+import type { InstallDeps } from './slack-install.ts';
+
+export interface ZendeskConnectResult {
+  tenantId: string;
+  connectionId: string;
+  hookId: string;
+  reconnect: boolean;
+  tenantCreated: boolean;
+}
+
+const TAKEN = 'This Zendesk account is already connected to another Helpdesk Copilot tenant.';
+
+/**
+ * Stores a completed Zendesk authorization for `subdomain` (sealed pair, expiries, scopes).
+ *
+ * Tenant: the signed-in admin's tenant when they started the flow; else the tenant already
+ * connected to this subdomain; else a new tenant named after it. A subdomain that belongs to one
+ * tenant is never taken over by another. `hookId` (our webhook path secret) is generated on the
+ * first connect and kept on every reconnect, so Zendesk's webhook keeps working.
+ */
+export async function storeZendeskConnection(
+  deps: InstallDeps,
+  input: {
+    subdomain: string;
+    pair: RefreshedPair & { scope: string };
+    joinTenantId?: string | null;
+    joinUserId?: string | null;
+    requestId?: string;
+  },
+): Promise<ZendeskConnectResult> {
+  const now = (deps.now ?? (() => new Date()))();
+  const subdomain = input.subdomain.toLowerCase();
+  const actor: Actor = { type: 'system', name: 'zendesk-oauth' };
+  const existing = await tenantIdByZendeskSubdomain(deps.db, subdomain);
+  let tenantId: string;
+  let tenantCreated = false;
+  if (input.joinTenantId) {
+    if (existing && existing !== input.joinTenantId) throw new AppError('conflict', TAKEN);
+    tenantId = input.joinTenantId;
+  } else if (existing) {
+    tenantId = existing;
+  } else {
+    tenantId = (
+      await createTenant(deps.db, {
+        name: subdomain,
+        actor,
+        ...(input.requestId ? { requestId: input.requestId } : {}),
+      })
+    ).id;
+    tenantCreated = true;
+  }
+  const sealed = {
+    accessToken: await deps.vault.seal(tenantId, 'zendesk_access_token', input.pair.accessToken),
+    refreshToken: await deps.vault.seal(tenantId, 'zendesk_refresh_token', input.pair.refreshToken),
+    accessExpiresAt: input.pair.accessExpiresAt,
+    refreshExpiresAt: input.pair.refreshExpiresAt,
+  };
+  try {
+    return await withTenant(deps.db, tenantId, async (tx) => {
+      const rows = await tx
+        .select()
+        .from(zendeskConnections)
+        .where(eq(zendeskConnections.subdomain, subdomain))
+        .limit(1);
+      const other = await tx
+        .select({ subdomain: zendeskConnections.subdomain })
+        .from(zendeskConnections)
+        .where(and(ne(zendeskConnections.subdomain, subdomain), ne(zendeskConnections.status, 'revoked')))
+        .limit(1);
+      if (other.length) {
+        throw new AppError(
+          'conflict',
+          `This tenant is already connected to ${other[0]!.subdomain}.zendesk.com. Disconnect it first.`,
+        );
+      }
+      const fields = {
+        scopes: input.pair.scope,
+        ...sealed,
+        status: 'active' as const,
+        statusDetail: null,
+        updatedAt: now,
+      };
+      const prior = rows[0];
+      let connectionId: string;
+      let hookId: string;
+      if (prior) {
+        connectionId = prior.id;
+        hookId = prior.hookId;
+        await tx
+          .update(zendeskConnections)
+          .set({ ...fields, tokenVersion: sql`${zendeskConnections.tokenVersion} + 1` })
+          .where(eq(zendeskConnections.id, connectionId));
+      } else {
+        connectionId = newId('zc');
+        hookId = randomToken(24);
+        await tx
+          .insert(zendeskConnections)
+          .values({ tenantId, id: connectionId, subdomain, hookId, ...fields });
+      }
+      await audit(
+        { tenantId, tx, actor, requestId: input.requestId },
+        {
+          action: prior ? 'zendesk.reconnected' : 'zendesk.connected',
+          target: connectionId,
+          outcome: 'success',
+          detail: {
+            subdomain,
+            scopes: input.pair.scope,
+            accessExpiresAt: input.pair.accessExpiresAt.toISOString(),
+            refreshExpiresAt: input.pair.refreshExpiresAt?.toISOString() ?? null,
+            startedBy: input.joinUserId ?? null,
+            tenantCreated,
+          },
+        },
+      );
+      return { tenantId, connectionId, hookId, reconnect: Boolean(prior), tenantCreated };
+    });
+  } catch (e) {
+    if (dbErrorCode(e) === '23505') throw new AppError('conflict', TAKEN);
+    throw e;
+  }
+}

@@ -1,0 +1,382 @@
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { audit } from '../audit/audit.ts';
+import type { Db } from '../db/client.ts';
+import { zendeskConnections } from '../db/schema/index.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError, describeError } from '../lib/errors.ts';
+import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { Actor } from '../tenancy/context.ts';
+import type { Vault } from '../tenancy/vault.ts';
+import { createZendeskApi, type ZendeskApi } from './api.ts';
+import { TRIGGER_EVENTS, type TriggerEvent, triggerBody } from './trigger-payload.ts';
+
+/**
+ * What we create in a tenant's Zendesk so tickets reach us without any manual step:
+ * one webhook in trigger mode (`conditional_ticket_events`; the mode is fixed forever, facts
+ * sheet P-Z8) pointing at `PUBLIC_URL/webhooks/zendesk/<hookId>`, its signing secret (sealed,
+ * purpose zendesk_webhook_secret), and one trigger per event in TRIGGER_EVENTS whose
+ * notification_webhook action sends `triggerBody(event)` (ids only, P-Z3).
+ *
+ * Idempotent: stored ids are verified (GET) before reuse, and before creating anything we look
+ * for ours by stable identity (the webhook by its exact endpoint, triggers by exact title), so
+ * a crash between a create and the database write does not leave a duplicate behind. Each id is
+ * stored as soon as it exists. Every step is audited in the tenant's trail.
+ */
+export const WEBHOOK_NAME = 'Helpdesk Copilot';
+export const TRIGGER_TITLES: Record<TriggerEvent, string> = {
+  ticket_created: 'Helpdesk Copilot: ticket created',
+  comment_added: 'Helpdesk Copilot: requester commented',
+};
+
+export interface ProvisioningDeps {
+  db: Db;
+  vault: Vault;
+  tokens: TokenProvider;
+  publicUrl: string;
+  actor: Actor;
+  requestId?: string | undefined;
+  /** Test hook: how long the API client may wait on Retry-After in-process. */
+  maxInlineWaitMs?: number;
+}
+
+export interface ProvisionResult {
+  webhookId: string;
+  triggerIds: Record<string, string>;
+  created: string[];
+  reused: string[];
+}
+
+const webhookSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  endpoint: z.string(),
+  status: z.string().optional(),
+  subscriptions: z.array(z.string()).optional(),
+});
+const webhookEnvelope = z.object({ webhook: webhookSchema });
+const webhookList = z.object({
+  webhooks: z.array(webhookSchema),
+  meta: z
+    .object({ has_more: z.boolean().optional(), after_cursor: z.string().nullish() })
+    .partial()
+    .optional(),
+});
+const signingSecretSchema = z.object({
+  signing_secret: z.object({ algorithm: z.string().optional(), secret: z.string().min(8) }),
+});
+const actionSchema = z.object({ field: z.string(), value: z.unknown() });
+const triggerSchema = z.object({
+  id: z.union([z.number(), z.string()]).transform(String),
+  title: z.string(),
+  active: z.boolean().optional(),
+  actions: z.array(actionSchema).default([]),
+});
+const triggerEnvelope = z.object({ trigger: triggerSchema });
+const triggerList = z.object({ triggers: z.array(triggerSchema), next_page: z.string().nullish() });
+
+export function webhookEndpoint(publicUrl: string, hookId: string): string {
+  return `${publicUrl}/webhooks/zendesk/${hookId}`;
+}
+
+/** Trigger conditions per event (Zendesk conditions reference: update_type, comment_is_public, role). */
+export function triggerDefinition(event: TriggerEvent, webhookId: string) {
+  const all =
+    event === 'ticket_created'
+      ? [{ field: 'update_type', operator: 'is', value: 'Create' }]
+      : [
+          { field: 'update_type', operator: 'is', value: 'Change' },
+          { field: 'comment_is_public', operator: 'is', value: 'true' },
+          { field: 'role', operator: 'is', value: 'end_user' },
+        ];
+  return {
+    title: TRIGGER_TITLES[event],
+    active: true,
+    description:
+      'Created by Helpdesk Copilot. Sends ticket ids to the copilot; removed when you disconnect it.',
+    conditions: { all, any: [] },
+    actions: [{ field: 'notification_webhook', value: [webhookId, triggerBody(event)] }],
+  };
+}
+
+function isNotFound(e: unknown): boolean {
+  return e instanceof AppError && e.detail?.status === 404;
+}
+
+async function findWebhookByEndpoint(api: ZendeskApi, endpoint: string) {
+  let after: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const query: Record<string, string> = { 'filter[name_contains]': WEBHOOK_NAME, 'page[size]': '100' };
+    if (after) query['page[after]'] = after;
+    const res = await api.request('GET', '/api/v2/webhooks', { schema: webhookList, query });
+    const hit = res.webhooks.find((w) => w.endpoint === endpoint);
+    if (hit) return hit;
+    if (!res.meta?.has_more || !res.meta.after_cursor) return undefined;
+    after = res.meta.after_cursor;
+  }
+  return undefined;
+}
+
+async function findTriggerByTitle(api: ZendeskApi, title: string) {
+  const res = await api.request('GET', '/api/v2/triggers/search', {
+    schema: triggerList,
+    query: { query: title },
+  });
+  return res.triggers.find((t) => t.title === title);
+}
+
+function webhookIdOfTrigger(t: z.infer<typeof triggerSchema>): string | undefined {
+  const a = t.actions.find((x) => x.field === 'notification_webhook');
+  return Array.isArray(a?.value) && typeof a.value[0] === 'string' ? a.value[0] : undefined;
+}
+
+/** Creates (or finds and verifies) the webhook, its secret and the triggers for one tenant's connection. */
+export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string): Promise<ProvisionResult> {
+  const conn = await withTenant(deps.db, tenantId, async (tx) => {
+    const rows = await tx.select().from(zendeskConnections).limit(2);
+    return rows.find((r) => r.status !== 'revoked');
+  });
+  if (!conn) throw new AppError('not_found', 'This tenant has no active Zendesk connection.');
+  const api = createZendeskApi({
+    tenantId,
+    subdomain: conn.subdomain,
+    tokens: deps.tokens,
+    maxInlineWaitMs: deps.maxInlineWaitMs,
+  });
+  const ctx = { actor: deps.actor, requestId: deps.requestId };
+  const record = (action: string, outcome: 'success' | 'failure', target: string | null, detail = {}) =>
+    withTenant(deps.db, tenantId, (tx) =>
+      audit(
+        { tenantId, tx, ...ctx },
+        { action, target, outcome, detail: { subdomain: conn.subdomain, ...detail } },
+      ),
+    );
+  const save = (set: Partial<typeof zendeskConnections.$inferInsert>) =>
+    withTenant(deps.db, tenantId, (tx) =>
+      tx
+        .update(zendeskConnections)
+        .set({ ...set, updatedAt: new Date() })
+        .where(eq(zendeskConnections.id, conn.id)),
+    );
+
+  const endpoint = webhookEndpoint(deps.publicUrl, conn.hookId);
+  const created: string[] = [];
+  const reused: string[] = [];
+  try {
+    // 1. The webhook: stored id if it still exists, else ours by endpoint, else a new one.
+    let webhookId: string | undefined;
+    if (conn.zendeskWebhookId) {
+      try {
+        const { webhook } = await api.request(
+          'GET',
+          `/api/v2/webhooks/${encodeURIComponent(conn.zendeskWebhookId)}`,
+          {
+            schema: webhookEnvelope,
+          },
+        );
+        webhookId = webhook.id;
+        if (webhook.endpoint !== endpoint) {
+          await api.send('PATCH', `/api/v2/webhooks/${encodeURIComponent(webhook.id)}`, {
+            webhook: { endpoint },
+          });
+          await record('zendesk.webhook.updated', 'success', webhook.id, { endpointChanged: true });
+        }
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    }
+    webhookId ??= (await findWebhookByEndpoint(api, endpoint))?.id;
+    if (webhookId) reused.push('webhook');
+    else {
+      const { webhook } = await api.request('POST', '/api/v2/webhooks', {
+        schema: webhookEnvelope,
+        body: {
+          webhook: {
+            name: WEBHOOK_NAME,
+            description: 'Ticket ids for Helpdesk Copilot. Created automatically; removed on disconnect.',
+            status: 'active',
+            endpoint,
+            http_method: 'POST',
+            request_format: 'json',
+            subscriptions: ['conditional_ticket_events'],
+          },
+        },
+      });
+      webhookId = webhook.id;
+      created.push('webhook');
+      await record('zendesk.webhook.created', 'success', webhookId);
+    }
+    await save({ zendeskWebhookId: webhookId });
+
+    // 2. Its signing secret (read every time: cheap, and right after a webhook was replaced).
+    const { signing_secret } = await api.request(
+      'GET',
+      `/api/v2/webhooks/${encodeURIComponent(webhookId)}/signing_secret`,
+      { schema: signingSecretSchema },
+    );
+    await save({
+      webhookSecret: await deps.vault.seal(tenantId, 'zendesk_webhook_secret', signing_secret.secret),
+    });
+    await record('zendesk.webhook.secret_stored', 'success', webhookId);
+
+    // 3. One trigger per event.
+    const triggerIds: Record<string, string> = { ...conn.triggerIds };
+    for (const event of TRIGGER_EVENTS) {
+      const def = triggerDefinition(event, webhookId);
+      let trigger: z.infer<typeof triggerSchema> | undefined;
+      const storedId = triggerIds[event];
+      if (storedId) {
+        try {
+          trigger = (
+            await api.request('GET', `/api/v2/triggers/${encodeURIComponent(storedId)}`, {
+              schema: triggerEnvelope,
+            })
+          ).trigger;
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+        }
+      }
+      trigger ??= await findTriggerByTitle(api, def.title);
+      if (trigger) {
+        reused.push(`trigger:${event}`);
+        if (webhookIdOfTrigger(trigger) !== webhookId || trigger.active === false) {
+          await api.send('PUT', `/api/v2/triggers/${encodeURIComponent(trigger.id)}`, { trigger: def });
+          await record('zendesk.trigger.updated', 'success', trigger.id, { event });
+        }
+      } else {
+        trigger = (
+          await api.request('POST', '/api/v2/triggers', { schema: triggerEnvelope, body: { trigger: def } })
+        ).trigger;
+        created.push(`trigger:${event}`);
+        await record('zendesk.trigger.created', 'success', trigger.id, { event });
+      }
+      triggerIds[event] = trigger.id;
+      await save({ triggerIds: { ...triggerIds } });
+    }
+    await save({ provisionedAt: new Date() });
+    await record('zendesk.provisioned', 'success', webhookId, { created, reused });
+    return { webhookId, triggerIds, created, reused };
+  } catch (e) {
+    await record('zendesk.provisioned', 'failure', null, { error: describeError(e), created, reused }).catch(
+      () => {},
+    );
+    throw e;
+  }
+}
+
+export interface DeprovisionResult {
+  removed: string[];
+  failed: string[];
+  tokenRevoked: boolean;
+}
+
+/**
+ * Disconnect: deletes our triggers (first: Zendesk refuses to delete a webhook triggers still
+ * use), then the webhook, then revokes the access token (DELETE /api/v2/oauth/tokens/current.json).
+ * Upstream steps are best effort (already gone counts as done; failures are audited); then the
+ * stored tokens and secret are erased and the connection is marked revoked, which also makes
+ * the webhook path unknown to us.
+ */
+export async function disconnectZendesk(
+  deps: ProvisioningDeps,
+  tenantId: string,
+): Promise<DeprovisionResult> {
+  const conn = await withTenant(deps.db, tenantId, async (tx) => {
+    const rows = await tx.select().from(zendeskConnections).limit(2);
+    return rows.find((r) => r.status !== 'revoked');
+  });
+  if (!conn) throw new AppError('not_found', 'This tenant has no Zendesk connection to disconnect.');
+  const api = createZendeskApi({
+    tenantId,
+    subdomain: conn.subdomain,
+    tokens: deps.tokens,
+    maxInlineWaitMs: deps.maxInlineWaitMs,
+  });
+  const ctx = { tenantId, actor: deps.actor, requestId: deps.requestId };
+  const record = (action: string, outcome: 'success' | 'failure', target: string | null, detail = {}) =>
+    withTenant(deps.db, tenantId, (tx) =>
+      audit({ ...ctx, tx }, { action, target, outcome, detail: { subdomain: conn.subdomain, ...detail } }),
+    );
+  const removed: string[] = [];
+  const failed: string[] = [];
+  const attempt = async (what: string, action: string, target: string, call: () => Promise<unknown>) => {
+    try {
+      await call();
+      removed.push(what);
+      await record(action, 'success', target);
+    } catch (e) {
+      if (isNotFound(e)) {
+        removed.push(what);
+        await record(action, 'success', target, { alreadyGone: true });
+        return;
+      }
+      failed.push(what);
+      await record(action, 'failure', target, { error: describeError(e) });
+    }
+  };
+  // Only a usable connection can call Zendesk; a needs_reauth one is cleaned up locally only.
+  const canCall = conn.status === 'active' && conn.accessToken !== null;
+  let tokenRevoked = false;
+  if (canCall) {
+    for (const [event, id] of Object.entries(conn.triggerIds)) {
+      await attempt(`trigger:${event}`, 'zendesk.trigger.deleted', id, () =>
+        api.send('DELETE', `/api/v2/triggers/${encodeURIComponent(id)}`),
+      );
+    }
+    if (conn.zendeskWebhookId) {
+      const id = conn.zendeskWebhookId;
+      await attempt('webhook', 'zendesk.webhook.deleted', id, () =>
+        api.send('DELETE', `/api/v2/webhooks/${encodeURIComponent(id)}`),
+      );
+    }
+    await attempt('token', 'zendesk.token.revoked', conn.id, () =>
+      api.send('DELETE', '/api/v2/oauth/tokens/current.json'),
+    );
+    tokenRevoked = removed.includes('token');
+  }
+  await withTenant(deps.db, tenantId, async (tx) => {
+    await tx
+      .update(zendeskConnections)
+      .set({
+        accessToken: null,
+        refreshToken: null,
+        accessExpiresAt: null,
+        refreshExpiresAt: null,
+        webhookSecret: null,
+        zendeskWebhookId: failed.includes('webhook') ? conn.zendeskWebhookId : null,
+        triggerIds: Object.fromEntries(
+          Object.entries(conn.triggerIds).filter(([e]) => failed.includes(`trigger:${e}`)),
+        ),
+        provisionedAt: null,
+        status: 'revoked',
+        statusDetail: failed.length ? `disconnected; left in Zendesk: ${failed.join(', ')}` : 'disconnected',
+        updatedAt: new Date(),
+      })
+      .where(eq(zendeskConnections.id, conn.id));
+    await audit(
+      { ...ctx, tx },
+      {
+        action: 'zendesk.disconnected',
+        target: conn.id,
+        outcome: failed.length ? 'failure' : 'success',
+        detail: { subdomain: conn.subdomain, removed, failed, tokenRevoked, calledZendesk: canCall },
+      },
+    );
+  });
+  return { removed, failed, tokenRevoked };
+}
+
+/**
+ * For tenant deletion (AppDeps.deprovision): removes what we provisioned in the tenant's Zendesk
+ * and revokes the token, best effort. A tenant without a Zendesk connection has nothing to remove.
+ */
+export function zendeskDeprovisioner(deps: Omit<ProvisioningDeps, 'actor' | 'requestId'>) {
+  return async (tenantId: string): Promise<void> => {
+    try {
+      await disconnectZendesk({ ...deps, actor: { type: 'system', name: 'tenant-deletion' } }, tenantId);
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'not_found') return;
+      throw e;
+    }
+  };
+}
