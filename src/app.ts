@@ -8,6 +8,7 @@ import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
+import { zendeskWebhookRoutes } from './http/zendesk-webhook.ts';
 import { connectionHealthCheck } from './oauth/sweep.ts';
 
 export type { AppDeps } from './http/types.ts';
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', slackEventRoutes());
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
+  app.route('/', zendeskWebhookRoutes());
   return app;
 }
 

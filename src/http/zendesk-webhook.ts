@@ -1,0 +1,55 @@
+import { Hono } from 'hono';
+import { createJobQueue } from '../jobs/queue.ts';
+import { isAppError } from '../lib/errors.ts';
+import { acceptZendeskWebhook } from '../zendesk/webhook.ts';
+import {
+  ZENDESK_INVOCATION_HEADER,
+  ZENDESK_SIGNATURE_HEADER,
+  ZENDESK_TIMESTAMP_HEADER,
+} from '../zendesk/webhook-verify.ts';
+import { limitBody } from './middleware.ts';
+import type { AppEnv } from './types.ts';
+
+/** Trigger bodies carry ids only (a few hundred bytes); anything near this size is not ours. */
+const MAX_WEBHOOK_BODY = 64 * 1024;
+
+/**
+ * `POST /webhooks/zendesk/:hookId`: verify, dedupe, enqueue, answer 200 `{ ok, duplicate }`.
+ * All the work is in zendesk/webhook.ts; this maps the request in and logs refusals (without
+ * the body or headers), which is where signature-mismatch support cases start.
+ */
+export function zendeskWebhookRoutes() {
+  const app = new Hono<AppEnv>();
+  const fallbackQueue = createJobQueue();
+  app.post('/webhooks/zendesk/:hookId', limitBody(MAX_WEBHOOK_BODY), async (c) => {
+    const deps = c.get('deps');
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    try {
+      const result = await acceptZendeskWebhook(
+        {
+          database: deps.database,
+          vault: deps.vault,
+          queue: deps.queue ?? fallbackQueue,
+          now: deps.now ?? (() => new Date()),
+        },
+        {
+          hookId: c.req.param('hookId'),
+          signature: c.req.header(ZENDESK_SIGNATURE_HEADER),
+          timestamp: c.req.header(ZENDESK_TIMESTAMP_HEADER),
+          invocationId: c.req.header(ZENDESK_INVOCATION_HEADER),
+          body,
+        },
+      );
+      c.get('log').debug('zendesk webhook accepted', {
+        tenantId: result.tenantId,
+        jobId: result.jobId,
+        duplicate: result.duplicate,
+      });
+      return c.json({ ok: true, duplicate: result.duplicate });
+    } catch (e) {
+      if (isAppError(e) && e.status < 500) c.get('log').warn('zendesk webhook refused', { code: e.code });
+      throw e;
+    }
+  });
+  return app;
+}

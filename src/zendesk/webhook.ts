@@ -1,0 +1,160 @@
+import { eq } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { webhookDeliveries, zendeskConnections } from '../db/schema/index.ts';
+import { withTenant } from '../db/tenant.ts';
+import type { JobQueue } from '../jobs/types.ts';
+import { AppError } from '../lib/errors.ts';
+import { tenantIdByZendeskHook } from '../tenancy/lookup.ts';
+import type { Vault } from '../tenancy/vault.ts';
+import { eventKey, triggerPayloadSchema } from './trigger-payload.ts';
+import { isFreshTimestamp, verifyZendeskSignature } from './webhook-verify.ts';
+
+/** The job kind a Zendesk ticket event becomes (the pipeline registers its handler). */
+export const ZENDESK_TICKET_JOB = 'zendesk.ticket';
+
+/** Payload of a `zendesk.ticket` job: ids only; the handler fetches the ticket through the API. */
+export interface ZendeskTicketJobPayload {
+  connectionId: string;
+  ticketId: string;
+  event: string;
+  invocationId: string;
+  [key: string]: unknown;
+}
+
+export interface ZendeskWebhookDeps {
+  database: Database;
+  vault: Vault;
+  queue: JobQueue;
+  now: () => Date;
+}
+
+export interface ZendeskWebhookRequest {
+  /** The path segment: our unguessable per-connection id, not Zendesk's webhook id. */
+  hookId: string;
+  signature: string | undefined;
+  timestamp: string | undefined;
+  invocationId: string | undefined;
+  /** The body bytes exactly as received. */
+  body: Uint8Array;
+}
+
+export interface ZendeskWebhookResult {
+  tenantId: string;
+  jobId: string;
+  /** True when this invocation, or another invocation of the same ticket event, was seen before. */
+  duplicate: boolean;
+}
+
+const HOOK_ID = /^[A-Za-z0-9_-]{8,128}$/;
+const INVOCATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Accepts one Zendesk trigger call: tenant from the hook id, then, inside withTenant, the
+ * connection's sealed signing secret, the signature over the raw bytes, freshness, the body,
+ * and finally the delivery row plus the job in one transaction. Every refusal throws an AppError
+ * before anything is written (and the transaction rolls back regardless).
+ *
+ * Dedupe has two keys: the invocation id (Zendesk re-sends one invocation on retries) and the
+ * event key (ticket id + event + updated-at stamp: two invocations reporting one change). The job's
+ * dedupe key is the event key, so a ticket event becomes one job however often it arrives.
+ *
+ * Connection status: `revoked` connections are not found (404, and Zendesk does not retry 404s).
+ * `needs_reauth` connections are still accepted and enqueued: the event is durable, the job
+ * fails visibly (dead-lettered with the token error) and can be re-run after the admin
+ * reconnects, whereas refusing would make Zendesk drop the event and count failures toward
+ * its webhook circuit breaker.
+ */
+export async function acceptZendeskWebhook(
+  deps: ZendeskWebhookDeps,
+  req: ZendeskWebhookRequest,
+): Promise<ZendeskWebhookResult> {
+  const notFound = () => new AppError('not_found', 'No webhook here.');
+  if (!HOOK_ID.test(req.hookId)) throw notFound();
+  const tenantId = await tenantIdByZendeskHook(deps.database.db, req.hookId);
+  if (!tenantId) throw notFound();
+  if (!req.signature || !req.timestamp) {
+    throw new AppError(
+      'invalid_signature',
+      'Missing X-Zendesk-Webhook-Signature or X-Zendesk-Webhook-Signature-Timestamp.',
+    );
+  }
+  const { signature, timestamp } = req;
+
+  return withTenant(deps.database.db, tenantId, async (tx) => {
+    const [conn] = await tx
+      .select({
+        id: zendeskConnections.id,
+        status: zendeskConnections.status,
+        sealedSecret: zendeskConnections.webhookSecret,
+      })
+      .from(zendeskConnections)
+      .where(eq(zendeskConnections.hookId, req.hookId))
+      .limit(1);
+    if (!conn || conn.status === 'revoked') throw notFound();
+    if (!conn.sealedSecret)
+      throw new AppError('invalid_signature', 'This webhook has no signing secret yet; reconnect Zendesk.');
+    const secret = await deps.vault.open(tenantId, 'zendesk_webhook_secret', conn.sealedSecret);
+    if (!(await verifyZendeskSignature({ secret, timestamp, body: req.body, signature })))
+      throw new AppError('invalid_signature', 'The webhook signature does not match.');
+    const now = deps.now();
+    if (!isFreshTimestamp(timestamp, now))
+      throw new AppError('stale_request', 'The webhook timestamp is more than 5 minutes from our clock.');
+    if (!req.invocationId || !INVOCATION_ID.test(req.invocationId))
+      throw new AppError('bad_request', 'Missing or malformed X-Zendesk-Webhook-Invocation-Id.');
+    const invocationId = req.invocationId;
+
+    const payload = parseBody(req.body);
+    const key = eventKey(payload);
+    const jobPayload: ZendeskTicketJobPayload = {
+      connectionId: conn.id,
+      ticketId: payload.ticket_id,
+      event: payload.event,
+      invocationId,
+    };
+    const job = await deps.queue.enqueue(tx, tenantId, {
+      kind: ZENDESK_TICKET_JOB,
+      payload: jobPayload,
+      dedupeKey: key,
+    });
+    // Either unique key (invocation id, event key) makes this a duplicate: nothing more is stored.
+    const inserted = await tx
+      .insert(webhookDeliveries)
+      .values({
+        tenantId,
+        connectionId: conn.id,
+        invocationId,
+        eventKey: key,
+        ticketId: payload.ticket_id,
+        event: payload.event,
+        jobId: job.id,
+        receivedAt: now,
+      })
+      .onConflictDoNothing()
+      .returning({ invocationId: webhookDeliveries.invocationId });
+    return { tenantId, jobId: job.id, duplicate: !job.created || inserted.length === 0 };
+  });
+}
+
+function parseBody(body: Uint8Array) {
+  let text: string;
+  let json: unknown;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new AppError('invalid_body', 'The body is not UTF-8 text.');
+  }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError('invalid_body', 'The body is not valid JSON.');
+  }
+  const parsed = triggerPayloadSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((i) => `${i.path.join('.') || 'body'}: ${i.message}`)
+      .join('; ');
+    throw new AppError('invalid_body', `The body is not a trigger payload (${issues}).`);
+  }
+  return parsed.data;
+}
