@@ -1,6 +1,9 @@
 import { serve } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
+import { createJobQueue } from '../jobs/queue.ts';
+import type { JobHandler } from '../jobs/types.ts';
+import { createWorker } from '../jobs/worker.ts';
 import { loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -19,7 +22,15 @@ if (rt.database.kind === 'postgres') {
   }
 }
 
-const app = createApp({ config, database: rt.database, vault: rt.vault, logger: rt.logger });
+const queue = createJobQueue();
+const app = createApp({ config, database: rt.database, vault: rt.vault, logger: rt.logger, queue });
+
+// Job handlers by kind; the ticket pipeline registers 'zendesk.ticket' here.
+const jobHandlers: Record<string, JobHandler> = {};
+const worker = config.WORKER_ENABLED
+  ? createWorker({ database: rt.database, handlers: jobHandlers, logger: rt.logger })
+  : undefined;
+worker?.start();
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   rt.logger.info('listening', { url: `http://${info.address}:${info.port}`, publicUrl: config.PUBLIC_URL });
 });
@@ -30,6 +41,8 @@ async function shutdown(signal: string) {
   stopping = true;
   rt.logger.info('shutting down', { signal });
   server.close();
+  // Graceful: running jobs finish (or are aborted after 25 s and rerun elsewhere after their lease).
+  await worker?.stop({ timeoutMs: 25_000 });
   await rt.database.close();
   process.exit(0);
 }
