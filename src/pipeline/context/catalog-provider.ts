@@ -1,0 +1,175 @@
+import { eq, sql } from 'drizzle-orm';
+import { type Db, rowsOf } from '../../db/client.ts';
+import { accounts, catalogEntries, playbooks } from '../../db/schema/index.ts';
+import { withTenant } from '../../db/tenant.ts';
+import type { ContextFact } from '../types.ts';
+import type { ContextProvider, ProviderInput } from './loader.ts';
+
+/**
+ * The tenant's own catalog, read from our database: plans and features (account tickets only:
+ * prices and plan names are not for end users), links (placeholders such as `{account.name}`
+ * filled from the account, URL-encoded; a link with placeholders is left out when there is no
+ * account to fill it or a value is missing), changelog entries, knowledge-base articles found
+ * by full-text search over the ticket's words, and the tenant's playbooks (guidance, not data).
+ */
+export interface CatalogProviderOptions {
+  db: Db;
+  kbLimit: number;
+  /** Changelog entries loaded (newest first, not after `now`). */
+  changelogLimit?: number;
+}
+
+const PLACEHOLDER = /\{([A-Za-z0-9_.]+)\}/g;
+
+/** Fills `{account.x}` / `{x}` placeholders from `source`, URL-encoded; null when one has no value. */
+export function fillLink(template: string, source: Record<string, unknown> | null): string | null {
+  let failed = false;
+  const out = template.replace(PLACEHOLDER, (_m, path: string) => {
+    if (!source) {
+      failed = true;
+      return '';
+    }
+    const parts = path.split('.');
+    if (parts[0] === 'account') parts.shift();
+    let cur: unknown = source;
+    for (const p of parts)
+      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+    if (typeof cur !== 'string' && typeof cur !== 'number') {
+      failed = true;
+      return '';
+    }
+    return encodeURIComponent(String(cur));
+  });
+  return failed ? null : out;
+}
+
+/** The ticket's words as a full-text query with OR semantics (any word may match; rank orders). */
+export function ticketSearchText(text: string): string {
+  const words = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].filter(
+    (w) => w.length > 1 && w !== 'or',
+  );
+  return words.slice(0, 40).join(' or ');
+}
+
+export function createCatalogProvider(opts: CatalogProviderOptions): ContextProvider {
+  return {
+    source: 'catalog',
+    async load(input: ProviderInput, signal: AbortSignal): Promise<ContextFact[]> {
+      const { route, ticket } = input;
+      const fetchedAt = input.now.toISOString();
+      const isAccount = route.level === 'account' && route.accountId !== null;
+      const query = ticketSearchText(`${ticket.subject}\n${ticket.body}`);
+      const data = await withTenant(opts.db, input.tenantId, async (tx) => {
+        const entries = await tx.select().from(catalogEntries);
+        const kb = query
+          ? rowsOf<{ id: string; title: string; body: string; rank: number }>(
+              await tx.execute(sql`
+                select id, title, body, ts_rank(search, q) as rank
+                from kb_articles, websearch_to_tsquery('english', ${query}) q
+                where search @@ q
+                order by rank desc, id
+                limit ${opts.kbLimit}`),
+            )
+          : [];
+        const books = await tx.select().from(playbooks);
+        const account = isAccount
+          ? (await tx.select().from(accounts).where(eq(accounts.id, route.accountId!)).limit(1))[0]
+          : undefined;
+        return { entries, kb, books, account };
+      });
+      signal.throwIfAborted();
+
+      const facts: ContextFact[] = [];
+      const add = (f: Omit<ContextFact, 'fetchedAt'>) => facts.push({ ...f, fetchedAt });
+      const accountSource = data.account
+        ? {
+            ...(data.account.data ?? {}),
+            id: data.account.id,
+            name: data.account.name,
+            plan: data.account.plan,
+          }
+        : null;
+      if (data.account) {
+        add({
+          id: 'directory:account',
+          source: 'directory',
+          key: 'account',
+          value: {
+            id: data.account.id,
+            name: data.account.name,
+            plan: data.account.plan,
+            domains: data.account.domains,
+          },
+          visibility: 'account',
+        });
+      }
+      const changelog: { key: string; date: string; data: Record<string, unknown> }[] = [];
+      for (const e of data.entries) {
+        if (e.kind === 'plan' && isAccount) {
+          add({
+            id: `catalog:plan:${e.key}`,
+            source: 'catalog',
+            key: 'catalog_plan',
+            value: { key: e.key, ...e.data },
+            visibility: 'account',
+          });
+        } else if (e.kind === 'feature' && isAccount) {
+          add({
+            id: `catalog:feature:${e.key}`,
+            source: 'catalog',
+            key: 'catalog_feature',
+            value: { key: e.key, ...e.data },
+            visibility: 'account',
+          });
+        } else if (e.kind === 'link') {
+          const template = typeof e.data.url === 'string' ? e.data.url : null;
+          if (!template) continue;
+          const hasPlaceholders = new RegExp(PLACEHOLDER.source).test(template);
+          if (hasPlaceholders && !isAccount) continue;
+          const url = fillLink(template, accountSource);
+          if (!url) continue;
+          add({
+            id: `catalog:link:${e.key}`,
+            source: 'catalog',
+            key: 'link',
+            value: { key: e.key, url },
+            visibility: hasPlaceholders ? 'account' : 'public',
+          });
+        } else if (e.kind === 'changelog') {
+          const date = typeof e.data.date === 'string' ? e.data.date : '';
+          if (date && date.slice(0, 10) > fetchedAt.slice(0, 10)) continue;
+          changelog.push({ key: e.key, date, data: e.data });
+        }
+      }
+      changelog.sort((a, b) => (a.date < b.date ? 1 : a.date > b.date ? -1 : 0));
+      for (const c of changelog.slice(0, opts.changelogLimit ?? 10)) {
+        add({
+          id: `catalog:changelog:${c.key}`,
+          source: 'catalog',
+          key: 'changelog',
+          value: { ...c.data },
+          visibility: 'public',
+        });
+      }
+      for (const a of data.kb) {
+        add({
+          id: `kb:${a.id}`,
+          source: 'kb',
+          key: 'kb_article',
+          value: { id: a.id, title: a.title, body: a.body, rank: Number(a.rank) },
+          visibility: 'public',
+        });
+      }
+      for (const b of data.books) {
+        add({
+          id: `playbook:${b.key}`,
+          source: 'playbooks',
+          key: 'playbook',
+          value: { key: b.key, when: b.whenText, steps: b.steps, autoSend: b.autoSend },
+          visibility: 'public',
+        });
+      }
+      return facts;
+    },
+  };
+}

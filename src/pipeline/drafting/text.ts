@@ -1,0 +1,87 @@
+/**
+ * Small, deterministic text helpers shared by the drafters: word sets for keyword overlap,
+ * humanized keys and relative dates.
+ */
+const STOPWORDS = new Set(
+  `a an and are as at be been but by can could did do does for from has have how i if in into is it its
+  me my no not of on or our ours so some than that the their them then there these they this to too up
+  us was we were what when where which who why will with you your yours hi hello hey thanks thank please
+  just since also any all about after before still get got help someone customer customers asks ask
+  asked says say said reports report reported tell told want wants would should need needs one other others
+  like know see seen sure way here now new`.split(/\s+/),
+);
+
+/** A crude English stem: enough for "fires"/"fire", "changes"/"change", "missing"/"miss". */
+export function stem(word: string): string {
+  let w = word.toLowerCase();
+  if (w.length > 5 && w.endsWith('ies')) return `${w.slice(0, -3)}y`;
+  if (w.length > 5 && w.endsWith('ing')) w = w.slice(0, -3);
+  else if (w.length > 4 && w.endsWith('ed')) w = w.slice(0, -2);
+  else if (w.length > 3 && w.endsWith('es') && !w.endsWith('ses')) w = w.slice(0, -1);
+  else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) w = w.slice(0, -1);
+  if (w.length > 4 && w.endsWith('e')) w = w.slice(0, -1);
+  return w;
+}
+
+/** Content words of `text`, stemmed, without stopwords. Numbers are kept as they are. */
+export function wordSet(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) {
+    if (STOPWORDS.has(raw) || raw.length < 2) continue;
+    out.add(/^\d+$/.test(raw) ? raw : stem(raw));
+  }
+  return out;
+}
+
+export function overlap(a: Set<string>, b: Set<string>): string[] {
+  return [...a].filter((w) => b.has(w));
+}
+
+/** `pointsBalance` / `fulfilled_at` -> `points balance` / `fulfilled at`. */
+export function humanize(key: string): string {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase()
+    .trim();
+}
+
+export function titleCase(s: string): string {
+  return humanize(s).replace(/\b\p{L}/gu, (c) => c.toUpperCase());
+}
+
+/** `orders` -> `order`. */
+export function singular(word: string): string {
+  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`;
+  if (word.endsWith('s') && !word.endsWith('ss')) return word.slice(0, -1);
+  return word;
+}
+
+/** "2026-11-17 08:13 UTC" for timestamps, the date alone for dates. */
+export function formatWhen(iso: string): string {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) return iso;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+}
+
+/** "3 days ago", "yesterday", "today", relative to `now`. */
+export function relativeDays(iso: string, now: Date): string | null {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return null;
+  const days = Math.floor((now.getTime() - d.getTime()) / 86_400_000);
+  if (days < 0) return null;
+  if (days === 0) return 'today';
+  if (days === 1) return 'yesterday';
+  return `${days} days ago`;
+}
+
+export function joinAnd(items: string[]): string {
+  if (items.length <= 1) return items[0] ?? '';
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+export function firstName(name: string | null | undefined): string | null {
+  const n = name?.trim().split(/\s+/)[0];
+  return n && /^[\p{L}'-]{1,40}$/u.test(n) ? n : null;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { AccountContext, PipelineTicket } from '../types.ts';
+
+/** What a drafter receives: the ticket, the level-filtered context and the tenant's model choice. */
+export interface DraftInput {
+  tenantId: string;
+  ticket: PipelineTicket;
+  context: AccountContext;
+  now: Date;
+  /** The tenant's model setting (used by model-backed drafters). */
+  model: string;
+}
+
+export interface LlmUsage {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  costMicroUsd: number;
+}
+
+/** A proposed reply. Drafts never send themselves: the caller stores them as pending. */
+export interface DraftResult {
+  reply: string;
+  /** Ids of context facts the reply relies on (only ids present in the context are kept). */
+  citedFactIds: string[];
+  /** 0..1 */
+  confidence: number;
+  needsHumanReason: string | null;
+  drafter: string;
+  model: string | null;
+  usage?: LlmUsage;
+}
+
+export interface Drafter {
+  readonly name: string;
+  draft(input: DraftInput): Promise<DraftResult>;
+}
+
+/** The structured answer both drafters produce (the OpenAI drafter asks the model for exactly this). */
+export const draftAnswerSchema = z.object({
+  reply: z.string().min(1).max(20_000),
+  citedFactIds: z.array(z.string().max(300)).max(100),
+  confidence: z.number().min(0).max(1),
+  needsHumanReason: z.string().max(2000).nullable(),
+});
+export type DraftAnswer = z.infer<typeof draftAnswerSchema>;

@@ -1,0 +1,333 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { HttpResponse, http, type RequestHandler } from 'msw';
+import type { setupServer } from 'msw/node';
+import { type Database, openDatabase } from '../../src/db/client.ts';
+import {
+  accounts,
+  catalogEntries,
+  drafts,
+  endUsers,
+  jobs,
+  kbArticles,
+  playbooks,
+  tenantSecrets,
+  zendeskConnections,
+} from '../../src/db/schema/index.ts';
+import { withTenant } from '../../src/db/tenant.ts';
+import { createJobQueue } from '../../src/jobs/queue.ts';
+import { createWorker } from '../../src/jobs/worker.ts';
+import { newId, randomToken } from '../../src/lib/ids.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import type { TokenProvider } from '../../src/oauth/token-provider.ts';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/pipeline/context/context-api.ts';
+import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
+import type { Drafter } from '../../src/pipeline/drafting/types.ts';
+import { createTicketHandler, TICKET_JOB_KIND } from '../../src/pipeline/process-ticket.ts';
+import { updatePipelineSettings } from '../../src/pipeline/settings.ts';
+import { createTenant } from '../../src/tenancy/tenants.ts';
+import { createVault, generateMasterKey, type Vault } from '../../src/tenancy/vault.ts';
+import type { Scenario } from './format.ts';
+
+/**
+ * Runs one scenario file end to end: a fresh in-memory database with the tenant, its settings,
+ * catalog, playbooks and account directory; msw serving the tenant's Zendesk account and its
+ * Context API (exactly the file's account facts, with visibilities); the ticket enqueued as a
+ * `zendesk.ticket` job and run by the real worker and pipeline; then the stored draft checked
+ * against the file's expectations.
+ */
+export interface ScenarioResult {
+  id: string;
+  route: string | null;
+  accountId: string | null;
+  draft: string | null;
+  citations: string[];
+  pass: boolean;
+  failures: string[];
+}
+
+export interface RunOptions {
+  server: ReturnType<typeof setupServer>;
+  drafter?: Drafter;
+  /** Extra handlers registered before the scenario's own (e.g. an OpenAI mock). */
+  handlers?: RequestHandler[];
+}
+
+const REQUESTER_ID = 9_100_001;
+const ORG_ID = 9_200_001;
+const BRAND_ID = 9_300_001;
+
+/** A Context API fact for `key` from the file's account, with the visibility the README gives it. */
+function contextFacts(s: Scenario, accountId: string, keys: string[], endUserEmail: string | null) {
+  const account = s.accounts.find((a) => a.id === accountId);
+  if (!account) return [];
+  const acc = account as Record<string, unknown>;
+  return keys.map((key) => {
+    if (key === 'records') {
+      const eu = account.endUsers.find((e) => e.email.toLowerCase() === (endUserEmail ?? '').toLowerCase());
+      return { key, value: eu ? eu.records : null, visibility: 'end_user' as const, ttlSeconds: 60 };
+    }
+    const value = key in acc ? acc[key] : null;
+    return {
+      key,
+      value: value === undefined || value === '' ? null : value,
+      visibility: 'account' as const,
+      ttlSeconds: 60,
+    };
+  });
+}
+
+function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]): RequestHandler[] {
+  const base = `https://${s.tenant.zendeskSubdomain}.zendesk.com`;
+  const t = s.ticket;
+  const account = s.accounts.find((a) => a.id === t.organization?.fields[s.tenant.routing.orgField]);
+  const recent = (account?.recentTickets ?? [])
+    .filter((x): x is Record<string, unknown> => !!x && typeof x === 'object')
+    .map((x, i) => ({
+      id: typeof x.id === 'number' ? x.id : 8_000_000 + i,
+      subject: typeof x.subject === 'string' ? x.subject : null,
+      status: typeof x.status === 'string' ? x.status : null,
+      created_at: typeof x.createdAt === 'string' ? x.createdAt : null,
+    }));
+  return [
+    http.get(`${base}/api/v2/tickets/${t.id}.json`, () =>
+      HttpResponse.json({
+        ticket: {
+          id: t.id,
+          subject: t.subject,
+          description: t.body,
+          requester_id: REQUESTER_ID,
+          organization_id: t.organization ? ORG_ID : null,
+          brand_id: t.brand ? BRAND_ID : null,
+          recipient: t.recipient ?? null,
+          via: { channel: t.via ?? 'email' },
+          created_at: t.createdAt ?? s.now,
+        },
+        users: [
+          { id: REQUESTER_ID, name: t.requester.name ?? null, email: t.requester.email, role: 'end-user' },
+        ],
+        organizations: t.organization
+          ? [{ id: ORG_ID, name: t.organization.name, organization_fields: t.organization.fields }]
+          : [],
+      }),
+    ),
+    http.get(`${base}/api/v2/brands/${BRAND_ID}.json`, () =>
+      HttpResponse.json({ brand: { id: BRAND_ID, name: t.brand } }),
+    ),
+    http.get(`${base}/api/v2/users/${REQUESTER_ID}/tickets/requested.json`, () =>
+      HttpResponse.json({ tickets: [] }),
+    ),
+    http.get(`${base}/api/v2/organizations/${ORG_ID}/tickets.json`, () =>
+      HttpResponse.json({ tickets: recent }),
+    ),
+    http.put(`${base}/api/v2/tickets/${t.id}.json`, async ({ request }) => {
+      const body = (await request.json()) as { ticket?: { comment?: { body?: string; public?: boolean } } };
+      notes.push({ body: body.ticket?.comment?.body ?? '', public: body.ticket?.comment?.public ?? true });
+      return HttpResponse.json({ ticket: { id: t.id } });
+    }),
+    http.get(`${base}/api/v2/tickets/${t.id}/comments.json`, () =>
+      HttpResponse.json({ comments: notes.map((n, i) => ({ id: i + 1, body: n.body, public: n.public })) }),
+    ),
+  ];
+}
+
+function contextApiHandler(
+  s: Scenario,
+  url: string,
+  secret: string,
+  calls: { level: string }[],
+): RequestHandler {
+  return http.post(url, async ({ request }) => {
+    const raw = await request.text();
+    const ts = request.headers.get(TIMESTAMP_HEADER) ?? '';
+    const sig = request.headers.get(SIGNATURE_HEADER) ?? '';
+    const expected = `v1=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`;
+    if (sig.length !== expected.length || !timingSafeEqual(Buffer.from(sig), Buffer.from(expected)))
+      return HttpResponse.json({ error: 'bad signature' }, { status: 401 });
+    const body = JSON.parse(raw) as {
+      keys: string[];
+      account: { id: string };
+      endUser: { email: string } | null;
+      level: string;
+    };
+    calls.push({ level: body.level });
+    return HttpResponse.json({
+      facts: contextFacts(s, body.account.id, body.keys, body.endUser?.email ?? null),
+    });
+  });
+}
+
+async function seed(
+  database: Database,
+  vault: Vault,
+  s: Scenario,
+  contextUrl: string,
+  contextSecret: string,
+) {
+  const { id: tenantId } = await createTenant(database.db, {
+    name: s.tenant.name,
+    actor: { type: 'cli', name: 'scenario-runner' },
+  });
+  const connectionId = newId('zc');
+  const hookId = randomToken(18);
+  const webhookSecret = randomToken(32);
+  await withTenant(database.db, tenantId, async (tx) => {
+    await updatePipelineSettings(tx, tenantId, {
+      routing: s.tenant.routing,
+      contextApi: { url: contextUrl },
+    });
+    await tx.insert(tenantSecrets).values({
+      tenantId,
+      purpose: 'context_api_secret',
+      sealed: await vault.seal(tenantId, 'context_api_secret', contextSecret),
+    });
+    const c = s.tenant.catalog;
+    const entries = [
+      ...c.plans.map((p) => ({
+        kind: 'plan' as const,
+        key: p.key,
+        data: { name: p.name, monthlyPrice: p.monthlyPrice ?? null },
+      })),
+      ...c.features.map((f) => ({
+        kind: 'feature' as const,
+        key: f.key,
+        data: { name: f.name, plans: f.plans },
+      })),
+      ...Object.entries(c.links).map(([key, url]) => ({ kind: 'link' as const, key, data: { url } })),
+      ...c.changelog.map((e, i) => ({
+        kind: 'changelog' as const,
+        key: `${e.date}-${i + 1}`,
+        data: { ...e },
+      })),
+    ];
+    if (entries.length) await tx.insert(catalogEntries).values(entries.map((e) => ({ tenantId, ...e })));
+    if (c.kb.length) await tx.insert(kbArticles).values(c.kb.map((a) => ({ tenantId, ...a })));
+    if (s.tenant.playbooks.length)
+      await tx
+        .insert(playbooks)
+        .values(s.tenant.playbooks.map((p) => ({ tenantId, key: p.key, whenText: p.when, steps: p.steps })));
+    for (const a of s.accounts) {
+      await tx.insert(accounts).values({
+        tenantId,
+        id: a.id,
+        name: a.name,
+        plan: a.plan ?? null,
+        domains: a.domains.map((d) => d.toLowerCase()),
+        emails: a.users.map((u) => u.email.toLowerCase()),
+        data: {
+          users: a.users.map((u) => ({ email: u.email, name: u.name ?? null, role: u.role ?? null })),
+          ...(typeof a.internalNotes === 'string' && a.internalNotes
+            ? { internalNotes: a.internalNotes }
+            : {}),
+        },
+      });
+      for (const [i, e] of a.endUsers.entries()) {
+        await tx.insert(endUsers).values({
+          tenantId,
+          id: `eu_${a.id}_${i + 1}`,
+          accountId: a.id,
+          email: e.email.toLowerCase(),
+          name: e.name ?? null,
+          records: e.records,
+        });
+      }
+    }
+    await tx.insert(zendeskConnections).values({
+      tenantId,
+      id: connectionId,
+      subdomain: s.tenant.zendeskSubdomain,
+      hookId,
+      webhookSecret: await vault.seal(tenantId, 'zendesk_webhook_secret', webhookSecret),
+      status: 'active',
+    });
+  });
+  return { tenantId, connectionId, hookId, webhookSecret };
+}
+
+export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
+  const failures: string[] = [];
+  const database = await openDatabase({ dataDir: 'memory://' });
+  try {
+    await database.migrate();
+    const now = new Date(s.now);
+    const clock = () => new Date(now);
+    const vault = createVault([{ version: 1, key: generateMasterKey() }]);
+    const logger = createLogger('silent');
+    const contextUrl = `https://context-api.${s.tenant.zendeskSubdomain}.example/copilot/context`;
+    const contextSecret = randomToken(32);
+    const seeded = await seed(database, vault, s, contextUrl, contextSecret);
+    const notes: { body: string; public: boolean }[] = [];
+    const contextCalls: { level: string }[] = [];
+    opts.server.use(
+      ...(opts.handlers ?? []),
+      ...zendeskHandlers(s, notes),
+      contextApiHandler(s, contextUrl, contextSecret, contextCalls),
+    );
+    const tokens: TokenProvider = { getAccessToken: async () => 'scenario-zendesk-token' };
+    const handler = createTicketHandler({
+      database,
+      vault,
+      tokens,
+      drafter: opts.drafter ?? createOfflineDrafter(),
+      logger,
+      now: clock,
+      resolver: async () => ['203.0.113.7'],
+    });
+    await withTenant(database.db, seeded.tenantId, (tx) =>
+      createJobQueue().enqueue(tx, seeded.tenantId, {
+        kind: TICKET_JOB_KIND,
+        payload: {
+          connectionId: seeded.connectionId,
+          ticketId: String(s.ticket.id),
+          event: 'ticket_created',
+          invocationId: `inv_${randomToken(8)}`,
+        },
+        dedupeKey: `${s.ticket.id}:ticket_created`,
+        maxAttempts: 1,
+      }),
+    );
+    const worker = createWorker({ database, handlers: { [TICKET_JOB_KIND]: handler }, logger });
+    await worker.runUntilIdle({ timeoutMs: 20_000 });
+
+    const { draft, job } = await withTenant(database.db, seeded.tenantId, async (tx) => ({
+      draft: (
+        await tx
+          .select()
+          .from(drafts)
+          .where(eq(drafts.ticketId, String(s.ticket.id)))
+      )[0],
+      job: (await tx.select().from(jobs))[0],
+    }));
+    if (!draft) {
+      failures.push(
+        `no draft stored (job ${job?.status ?? 'missing'}: ${job?.lastError ?? 'no error recorded'})`,
+      );
+      return { id: s.id, route: null, accountId: null, draft: null, citations: [], pass: false, failures };
+    }
+    if (draft.route !== s.expect.route) failures.push(`route ${draft.route}, expected ${s.expect.route}`);
+    if (draft.accountId !== s.expect.accountId)
+      failures.push(`accountId ${draft.accountId}, expected ${s.expect.accountId}`);
+    if (draft.status === 'blocked') failures.push('the leak guard blocked the draft');
+    const lower = draft.body.toLowerCase();
+    for (const m of s.expect.draftMentions)
+      if (!lower.includes(m.toLowerCase())) failures.push(`draft does not mention "${m}"`);
+    for (const m of s.expect.draftMustNotMention)
+      if (lower.includes(m.toLowerCase())) failures.push(`draft mentions "${m}"`);
+    const internal = notes.filter((n) => n.public === false);
+    if (internal.length !== 1 || notes.length !== 1)
+      failures.push(
+        `expected one internal note on the ticket, saw ${notes.length} (${internal.length} internal)`,
+      );
+    return {
+      id: s.id,
+      route: draft.route,
+      accountId: draft.accountId,
+      draft: draft.body,
+      citations: draft.citations,
+      pass: failures.length === 0,
+      failures,
+    };
+  } finally {
+    await database.close();
+  }
+}
