@@ -13,6 +13,7 @@ import { tenantIdBySlack } from '../tenancy/lookup.ts';
 import { createSession } from '../tenancy/sessions.ts';
 import { escapeHtml, htmlPage } from './admin-html.ts';
 import { errorResponse } from './errors.ts';
+import { tokensOf } from './install-routes.ts';
 import { setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
 
@@ -52,7 +53,7 @@ export function adminSignInRoutes() {
 
   app.get(CALLBACK_PATH, async (c) => {
     const deps = c.get('deps');
-    const { config, database, tokens, slackOidc } = deps;
+    const { config, database, slackOidc } = deps;
     const log = c.get('log');
     if (!config.features.slackInstall || !config.SLACK_CLIENT_ID || !config.SLACK_CLIENT_SECRET) {
       return errorResponse(c, 'feature_disabled', 'Sign in with Slack is off: SLACK_CLIENT_ID is not set.');
@@ -112,9 +113,8 @@ export function adminSignInRoutes() {
           403,
         );
       }
-      if (!tokens)
-        return fail(503, 'Sign-in unavailable', 'The token manager is not configured on this server.');
-      const botToken = await tokens.getAccessToken(tenantId, 'slack');
+      // The installation's bot token, through the token manager (refreshes a rotated token).
+      const botToken = await tokensOf(deps).getAccessToken(tenantId, 'slack');
       const { role, name } = await slackRoleOf(botToken, identity.userId);
       const session = await createSession(database.db, {
         tenantId,

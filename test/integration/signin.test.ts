@@ -37,7 +37,7 @@ const server = useMsw(
     if (!u) return HttpResponse.json({ ok: false, error: 'user_not_found' });
     return HttpResponse.json({
       ok: true,
-      user: { id: url.searchParams.get('user'), name: u.name, real_name: u.name.toUpperCase(), ...u },
+      user: { ...u, id: url.searchParams.get('user'), real_name: u.name.toUpperCase() },
     });
   }),
 );
