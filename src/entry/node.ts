@@ -4,6 +4,8 @@ import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
+import { startPurgeSweep } from '../tenancy/deletion.ts';
+import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -23,7 +25,18 @@ if (rt.database.kind === 'postgres') {
 }
 
 const queue = createJobQueue();
-const app = createApp({ config, database: rt.database, vault: rt.vault, logger: rt.logger, queue });
+// One-time local admin links exist only on the embedded database (see README, admin sign-in).
+const localLogin = rt.database.kind === 'pglite' ? createLocalLoginLinks() : undefined;
+const app = createApp({
+  config,
+  database: rt.database,
+  vault: rt.vault,
+  logger: rt.logger,
+  queue,
+  localLogin,
+});
+// Purges tenants whose deletion retention window has passed (hourly).
+const stopPurgeSweep = startPurgeSweep(rt.database.db, rt.logger);
 
 // Job handlers by kind; the ticket pipeline registers 'zendesk.ticket' here.
 const jobHandlers: Record<string, JobHandler> = {};
@@ -33,7 +46,21 @@ const worker = config.WORKER_ENABLED
 worker?.start();
 const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
   rt.logger.info('listening', { url: `http://${info.address}:${info.port}`, publicUrl: config.PUBLIC_URL });
+  if (localLogin) void printLocalLoginLink(info.port);
 });
+
+/** Prints, once per start, a one-time admin link for this machine (not through the log). */
+async function printLocalLoginLink(port: number) {
+  try {
+    const tenantId = await ensureLocalTenant(rt.database.db);
+    const token = await localLogin!.issue(tenantId);
+    process.stdout.write(
+      `\nLocal admin link (one use, valid 15 minutes, from this machine only):\n  http://127.0.0.1:${port}/admin/local-login?token=${token}\n\n`,
+    );
+  } catch (e) {
+    rt.logger.error('could not create the local admin link', { error: String(e) });
+  }
+}
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -41,6 +68,7 @@ async function shutdown(signal: string) {
   stopping = true;
   rt.logger.info('shutting down', { signal });
   server.close();
+  stopPurgeSweep();
   // Graceful: running jobs finish (or are aborted after 25 s and rerun elsewhere after their lease).
   await worker?.stop({ timeoutMs: 25_000 });
   await rt.database.close();

@@ -1,0 +1,57 @@
+import { zendeskDeprovisioner } from '../http/admin-routes.ts';
+import { describeError } from '../lib/errors.ts';
+import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
+import { loadConfigOrExit, openRuntime } from './runtime.ts';
+
+/**
+ * `npm run tenant -- delete <tenantId>`: starts the deletion of a tenant (status deleting,
+ *   tokens erased now, Zendesk provisioning removed best effort, purge after TENANT_RETENTION_DAYS).
+ * `npm run tenant -- purge [--now]`: purges tenants whose retention window has passed; with
+ *   `--now`, every tenant whose deletion was requested, without waiting for the window.
+ * On the embedded database, stop the server first (PGlite allows one process per data directory).
+ */
+const USAGE = 'usage: npm run tenant -- delete <tenantId>\n       npm run tenant -- purge [--now]\n';
+
+const [command, ...rest] = process.argv.slice(2);
+if (command !== 'delete' && command !== 'purge') {
+  process.stderr.write(USAGE);
+  process.exit(2);
+}
+
+const config = loadConfigOrExit(process.env);
+const rt = await openRuntime(config, { migrate: !config.DATABASE_URL });
+const actor = { type: 'cli' as const, name: 'tenant-cli' };
+let code = 0;
+try {
+  if (command === 'delete') {
+    const tenantId = rest.find((a) => !a.startsWith('--'));
+    if (!tenantId) {
+      process.stderr.write(USAGE);
+      code = 2;
+    } else {
+      const deps = { config, database: rt.database, vault: rt.vault, logger: rt.logger };
+      const r = await requestTenantDeletion(rt.database.db, {
+        tenantId,
+        actor,
+        retentionDays: config.TENANT_RETENTION_DAYS,
+        deprovision: zendeskDeprovisioner(deps, actor),
+        log: rt.logger,
+      });
+      process.stdout.write(
+        `${JSON.stringify({ tenantId: r.tenantId, status: r.status, deleteAfter: r.deleteAfter.toISOString(), alreadyRequested: r.alreadyRequested })}\n`,
+      );
+    }
+  } else {
+    const results = await purgeDueTenants(rt.database.db, new Date(), {
+      ignoreRetention: rest.includes('--now'),
+      log: rt.logger,
+    });
+    process.stdout.write(`${JSON.stringify({ purged: results.map(({ perTable: _, ...r }) => r) })}\n`);
+  }
+} catch (e) {
+  process.stderr.write(`${describeError(e)}\n`);
+  code = 1;
+} finally {
+  await rt.database.close();
+}
+process.exit(code);
