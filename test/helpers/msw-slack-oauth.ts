@@ -28,6 +28,7 @@ export interface FakeSlackOAuth {
   queue: { status: number; body: JsonBodyType; headers?: Record<string, string> }[];
   /** Delay every token response by this many ms (widens race windows). */
   delayMs: number;
+  reset(): void;
 }
 
 let seq = 0;
@@ -54,6 +55,13 @@ export function fakeSlackOAuth(opts: { clientId: string; clientSecret: string })
         grant,
       });
       return code;
+    },
+    reset() {
+      codes.clear();
+      fake.liveRefreshTokens.clear();
+      fake.calls = { exchange: 0, refresh: 0, basicAuthOk: [] };
+      fake.queue.length = 0;
+      fake.delayMs = 0;
     },
     issueRefreshToken() {
       const rt = next('xoxe-1-');

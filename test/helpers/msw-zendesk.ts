@@ -38,6 +38,8 @@ export interface FakeZendesk {
   /** Next /oauth/tokens answers are replaced by these, once each. */
   queue: { status: number; body: JsonBodyType; headers?: Record<string, string> }[];
   delayMs: number;
+  /** Forgets everything (between suites that share one fake). */
+  reset(): void;
 }
 
 let seq = 0;
@@ -74,6 +76,16 @@ export function fakeZendesk(opts: {
         redirectUri: url.searchParams.get('redirect_uri') ?? '',
       });
       return code;
+    },
+    reset() {
+      fake.webhooks.clear();
+      fake.triggers.clear();
+      fake.liveAccessTokens.clear();
+      fake.liveRefreshTokens.clear();
+      fake.calls = { exchange: 0, refresh: 0, tokenParams: [], api: [] };
+      fake.queue.length = 0;
+      fake.delayMs = 0;
+      codes.clear();
     },
     issuePair() {
       const accessToken = next('zat');

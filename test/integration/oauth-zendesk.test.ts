@@ -1,0 +1,264 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEvents, zendeskConnections } from '../../src/db/schema/index.ts';
+import { withTenant } from '../../src/db/tenant.ts';
+import { createOAuthState } from '../../src/oauth/state-store.ts';
+import { tenantIdByZendeskHook, tenantIdByZendeskSubdomain } from '../../src/tenancy/lookup.ts';
+import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
+import { createTenant } from '../../src/tenancy/tenants.ts';
+import type { Vault } from '../../src/tenancy/vault.ts';
+import { triggerBody } from '../../src/zendesk/trigger-payload.ts';
+import { testApp, testConfig, testVault } from '../helpers/app.ts';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { useMsw } from '../helpers/msw.ts';
+import { fakeZendesk } from '../helpers/msw-zendesk.ts';
+
+const creds = { clientId: 'zdg-copilot', clientSecret: 'zd-secret-1' };
+const acme = fakeZendesk({ subdomain: 'acme', ...creds });
+const globex = fakeZendesk({ subdomain: 'globex', ...creds });
+const initech = fakeZendesk({ subdomain: 'initech', ...creds });
+const umbrella = fakeZendesk({ subdomain: 'umbrella', ...creds });
+useMsw(...acme.handlers, ...globex.handlers, ...initech.handlers, ...umbrella.handlers);
+
+const config = testConfig({ ZENDESK_CLIENT_ID: creds.clientId, ZENDESK_CLIENT_SECRET: creds.clientSecret });
+type ErrBody = { error: { code: string; message: string } };
+
+describe.each(backends())('Zendesk connect on %s', (backend) => {
+  let database: TestDatabase;
+  let vault: Vault;
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    vault = testVault();
+    for (const f of [acme, globex, initech, umbrella]) f.reset();
+  });
+  afterAll(() => database?.close());
+
+  const app = (over: Parameters<typeof testApp>[1] = {}) => testApp(database, { config, vault, ...over }).app;
+
+  async function connect(fake: typeof acme, headers: Record<string, string> = {}, extra = '') {
+    const a = app();
+    const start = await a.request(`/zendesk/connect?subdomain=${fake.subdomain}`, { headers });
+    expect(start.status).toBe(302);
+    const location = start.headers.get('location')!;
+    const state = new URL(location).searchParams.get('state')!;
+    const code = fake.authorize(location);
+    const res = await a.request(`/zendesk/oauth/callback?code=${code}&state=${state}${extra}`, {
+      headers: { accept: 'text/html', ...headers },
+    });
+    return { res, location, state, code };
+  }
+
+  it('refuses anything but a bare subdomain with 400 invalid_subdomain and no redirect', async () => {
+    const bad = [
+      '',
+      'https://acme.zendesk.com',
+      'acme.zendesk.com',
+      'acme/evil',
+      'a_b',
+      '-acme',
+      'acme-',
+      'evil.com#',
+      '%2e%2e',
+      'a'.repeat(64),
+    ];
+    for (const s of bad) {
+      const res = await app().request(`/zendesk/connect?subdomain=${encodeURIComponent(s)}`);
+      expect(res.status, s).toBe(400);
+      expect(res.headers.get('location'), s).toBeNull();
+      expect(((await res.json()) as ErrBody).error.code).toBe('invalid_subdomain');
+    }
+    const none = await app().request('/zendesk/connect');
+    expect(none.status).toBe(400);
+  });
+
+  it('redirects to the account authorize URL with code, client, redirect URI, scope, state and PKCE', async () => {
+    const res = await app().request('/zendesk/connect?subdomain=Acme');
+    expect(res.status).toBe(302);
+    const url = new URL(res.headers.get('location')!);
+    expect(url.origin + url.pathname).toBe('https://acme.zendesk.com/oauth/authorizations/new');
+    expect(Object.fromEntries(url.searchParams)).toMatchObject({
+      response_type: 'code',
+      client_id: creds.clientId,
+      redirect_uri: 'https://copilot.test/zendesk/oauth/callback',
+      scope: 'read write',
+      code_challenge_method: 'S256',
+    });
+    expect(url.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('connects end to end: exchange, sealed pair with expiries, new tenant, webhook, secret, triggers', async () => {
+    const t0 = Date.now();
+    const { res } = await connect(acme);
+    const html = await res.text();
+    expect(res.status, html).toBe(200);
+    expect(html).toContain('Connected acme.zendesk.com');
+
+    // The token request asked for expiring tokens, with PKCE and the secret in the body.
+    const form = acme.calls.tokenParams.at(-1)!;
+    expect(form.get('grant_type')).toBe('authorization_code');
+    expect(form.get('client_secret')).toBe(creds.clientSecret);
+    expect(form.get('code_verifier')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(Number(form.get('expires_in'))).toBeGreaterThan(0);
+    expect(Number(form.get('refresh_token_expires_in'))).toBe(30 * 86400);
+
+    const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'acme'))!;
+    expect(tenantId).toMatch(/^tn_/);
+    const [row] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    expect(row).toMatchObject({ subdomain: 'acme', status: 'active', scopes: 'read write' });
+    const access = await vault.open(tenantId, 'zendesk_access_token', row!.accessToken!);
+    expect(acme.liveAccessTokens.has(access)).toBe(true);
+    expect(row!.accessToken).not.toContain(access);
+    const refresh = await vault.open(tenantId, 'zendesk_refresh_token', row!.refreshToken!);
+    expect(acme.liveRefreshTokens.has(refresh)).toBe(true);
+    expect(row!.accessExpiresAt!.getTime()).toBeGreaterThan(t0 + 60 * 60_000);
+    expect(row!.refreshExpiresAt!.getTime()).toBeGreaterThan(t0 + 29 * 86_400_000);
+    expect(row!.hookId).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(await tenantIdByZendeskHook(database.db, row!.hookId)).toBe(tenantId);
+
+    // Provisioned: one trigger-mode webhook at our endpoint, its secret sealed, two triggers.
+    expect(acme.webhooks.size).toBe(1);
+    const [webhook] = [...acme.webhooks.values()];
+    expect(webhook).toMatchObject({
+      endpoint: `https://copilot.test/webhooks/zendesk/${row!.hookId}`,
+      subscriptions: ['conditional_ticket_events'],
+      http_method: 'POST',
+      request_format: 'json',
+      status: 'active',
+    });
+    expect(row!.zendeskWebhookId).toBe(webhook!.id);
+    expect(await vault.open(tenantId, 'zendesk_webhook_secret', row!.webhookSecret!)).toBe(webhook!.secret);
+    expect(acme.triggers.size).toBe(2);
+    const bodies = [...acme.triggers.values()].map((t) => t.actions[0]);
+    expect(bodies).toEqual(
+      expect.arrayContaining([
+        { field: 'notification_webhook', value: [webhook!.id, triggerBody('ticket_created')] },
+        { field: 'notification_webhook', value: [webhook!.id, triggerBody('comment_added')] },
+      ]),
+    );
+    expect(Object.keys(row!.triggerIds).sort()).toEqual(['comment_added', 'ticket_created']);
+    expect(row!.provisionedAt).toBeInstanceOf(Date);
+
+    const events = await withTenant(database.db, tenantId, (tx) => tx.select().from(auditEvents));
+    const actions = events.map((e) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'tenant.created',
+        'zendesk.connected',
+        'zendesk.webhook.created',
+        'zendesk.webhook.secret_stored',
+        'zendesk.trigger.created',
+        'zendesk.provisioned',
+      ]),
+    );
+    expect(JSON.stringify(events)).not.toContain(access);
+    expect(JSON.stringify(events)).not.toContain(webhook!.secret);
+  });
+
+  it('reconnecting keeps the tenant, the hook id and one webhook with one set of triggers', async () => {
+    const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'acme'))!;
+    const [before] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    const { res } = await connect(acme);
+    expect(res.status).toBe(200);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'acme')).toBe(tenantId);
+    const rows = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.hookId).toBe(before!.hookId);
+    expect(rows[0]!.tokenVersion).toBe(before!.tokenVersion + 1);
+    expect(acme.webhooks.size).toBe(1);
+    expect(acme.triggers.size).toBe(2);
+  });
+
+  it('refuses a callback that names a different subdomain, storing nothing', async () => {
+    const before = globex.calls.exchange;
+    const { res } = await connect(globex, {}, '&subdomain=acme');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('invalid_subdomain');
+    expect(globex.calls.exchange).toBe(before);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBeNull();
+  });
+
+  it('refuses forged, replayed and cross-provider states with 400 invalid_state', async () => {
+    const start = await app().request('/zendesk/connect?subdomain=globex');
+    const location = start.headers.get('location')!;
+    const code = globex.authorize(location);
+    const forged = await app().request(`/zendesk/oauth/callback?code=${code}&state=not-a-real-state`);
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as ErrBody).error.code).toBe('invalid_state');
+    const slackState = await createOAuthState(database.db, { provider: 'slack' });
+    const cross = await app().request(`/zendesk/oauth/callback?code=${code}&state=${slackState.state}`);
+    expect(cross.status).toBe(400);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBeNull();
+
+    const { res, state, code: used } = await connect(initech);
+    expect(res.status).toBe(200);
+    const replay = await app().request(`/zendesk/oauth/callback?code=${used}&state=${state}`);
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as ErrBody).error.code).toBe('invalid_state');
+  });
+
+  it('shows a readable page when Zendesk redirects back with an error', async () => {
+    const start = await app().request('/zendesk/connect?subdomain=globex');
+    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
+    const res = await app().request(`/zendesk/oauth/callback?error=access_denied&state=${state}`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(await res.text()).toContain('Zendesk was not connected');
+    expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBeNull();
+  });
+
+  it('a signed-in admin connects into their tenant; another tenant cannot take the subdomain over', async () => {
+    const tenantId = (
+      await createTenant(database.db, { name: 'Globex Inc', actor: { type: 'system', name: 't' } })
+    ).id;
+    const { token } = await createSession(database.db, {
+      tenantId,
+      userId: 'U_ADM',
+      role: 'owner',
+      via: 'local_link',
+    });
+    const cookie = `${SESSION_COOKIE}=${token}`;
+    const { res } = await connect(globex, { cookie });
+    expect(res.status).toBe(200);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBe(tenantId);
+
+    const other = (await createTenant(database.db, { name: 'Mallory', actor: { type: 'system', name: 't' } }))
+      .id;
+    const s2 = await createSession(database.db, {
+      tenantId: other,
+      userId: 'U_M',
+      role: 'owner',
+      via: 'local_link',
+    });
+    const takeover = await connect(globex, { cookie: `${SESSION_COOKIE}=${s2.token}` });
+    expect(takeover.res.status).toBe(409);
+    expect(await takeover.res.text()).toContain('already connected to another');
+    expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBe(tenantId);
+    const mallory = await withTenant(database.db, other, (tx) => tx.select().from(zendeskConnections));
+    expect(mallory).toHaveLength(0);
+  });
+
+  it('refuses an unknown token response shape with a clear error and stores nothing', async () => {
+    const a = app();
+    const start = await a.request('/zendesk/connect?subdomain=umbrella');
+    const location = start.headers.get('location')!;
+    const state = new URL(location).searchParams.get('state')!;
+    const code = umbrella.authorize(location);
+    // A bearer token without the refresh token and expiry we asked for.
+    umbrella.queue.push({
+      status: 200,
+      body: { access_token: 'zat-x', token_type: 'bearer', scope: 'read' },
+    });
+    const res = await a.request(`/zendesk/oauth/callback?code=${code}&state=${state}`);
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as ErrBody;
+    expect(body.error.code).toBe('upstream_error');
+    expect(body.error.message).toContain('unexpected shape');
+    expect(await tenantIdByZendeskSubdomain(database.db, 'umbrella')).toBeNull();
+  });
+
+  it('answers 503 feature_disabled without Zendesk credentials', async () => {
+    const res = await testApp(database, { vault }).app.request('/zendesk/connect?subdomain=acme');
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as ErrBody).error.code).toBe('feature_disabled');
+  });
+});
