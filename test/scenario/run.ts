@@ -2,6 +2,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { HttpResponse, http, type RequestHandler } from 'msw';
 import type { setupServer } from 'msw/node';
+import { createApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import {
   accounts,
@@ -27,6 +29,12 @@ import { createTicketHandler, TICKET_JOB_KIND } from '../../src/pipeline/process
 import { updatePipelineSettings } from '../../src/pipeline/settings.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { createVault, generateMasterKey, type Vault } from '../../src/tenancy/vault.ts';
+import {
+  signZendeskWebhook,
+  ZENDESK_INVOCATION_HEADER,
+  ZENDESK_SIGNATURE_HEADER,
+  ZENDESK_TIMESTAMP_HEADER,
+} from '../../src/zendesk/webhook-verify.ts';
 import type { Scenario } from './format.ts';
 
 /**
@@ -77,7 +85,7 @@ function contextFacts(s: Scenario, accountId: string, keys: string[], endUserEma
   });
 }
 
-function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]): RequestHandler[] {
+export function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]): RequestHandler[] {
   const base = `https://${s.tenant.zendeskSubdomain}.zendesk.com`;
   const t = s.ticket;
   const account = s.accounts.find((a) => a.id === t.organization?.fields[s.tenant.routing.orgField]);
@@ -131,7 +139,7 @@ function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]
   ];
 }
 
-function contextApiHandler(
+export function contextApiHandler(
   s: Scenario,
   url: string,
   secret: string,
@@ -157,7 +165,8 @@ function contextApiHandler(
   });
 }
 
-async function seed(
+/** Creates the scenario tenant with settings, catalog, playbooks, directory and a Zendesk connection. */
+export async function seedScenario(
   database: Database,
   vault: Vault,
   s: Scenario,
@@ -255,7 +264,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
     const logger = createLogger('silent');
     const contextUrl = `https://context-api.${s.tenant.zendeskSubdomain}.example/copilot/context`;
     const contextSecret = randomToken(32);
-    const seeded = await seed(database, vault, s, contextUrl, contextSecret);
+    const seeded = await seedScenario(database, vault, s, contextUrl, contextSecret);
     const notes: { body: string; public: boolean }[] = [];
     const contextCalls: { level: string }[] = [];
     opts.server.use(
@@ -273,23 +282,40 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       now: clock,
       resolver: async () => ['203.0.113.7'],
     });
-    await withTenant(database.db, seeded.tenantId, (tx) =>
-      createJobQueue().enqueue(tx, seeded.tenantId, {
-        kind: TICKET_JOB_KIND,
-        payload: {
-          connectionId: seeded.connectionId,
-          ticketId: String(s.ticket.id),
-          event: 'ticket_created',
-          invocationId: `inv_${randomToken(8)}`,
+    // The ticket arrives as Zendesk sends it: the trigger body, signed with the hook's secret.
+    const app = createApp({
+      config: parseConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'https://copilot.scenario.test' }),
+      database,
+      vault,
+      logger,
+      now: clock,
+      tokens,
+      queue: createJobQueue(),
+    });
+    const body = JSON.stringify({
+      ticket_id: String(s.ticket.id),
+      event: 'ticket_created',
+      updated_at: s.now,
+    });
+    const timestamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    for (const invocation of [`inv_${randomToken(8)}`, `inv_${randomToken(8)}`]) {
+      // Delivered twice (Zendesk may duplicate): one job, one draft, one note.
+      const res = await app.request(`/webhooks/zendesk/${seeded.hookId}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [ZENDESK_SIGNATURE_HEADER]: await signZendeskWebhook(seeded.webhookSecret, timestamp, body),
+          [ZENDESK_TIMESTAMP_HEADER]: timestamp,
+          [ZENDESK_INVOCATION_HEADER]: invocation,
         },
-        dedupeKey: `${s.ticket.id}:ticket_created`,
-        maxAttempts: 1,
-      }),
-    );
+        body,
+      });
+      if (res.status !== 200) failures.push(`webhook answered ${res.status}: ${await res.text()}`);
+    }
     const worker = createWorker({ database, handlers: { [TICKET_JOB_KIND]: handler }, logger });
     await worker.runUntilIdle({ timeoutMs: 20_000 });
 
-    const { draft, job } = await withTenant(database.db, seeded.tenantId, async (tx) => ({
+    const { draft, job, jobCount } = await withTenant(database.db, seeded.tenantId, async (tx) => ({
       draft: (
         await tx
           .select()
@@ -297,6 +323,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
           .where(eq(drafts.ticketId, String(s.ticket.id)))
       )[0],
       job: (await tx.select().from(jobs))[0],
+      jobCount: (await tx.select().from(jobs)).length,
     }));
     if (!draft) {
       failures.push(
@@ -304,6 +331,7 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       );
       return { id: s.id, route: null, accountId: null, draft: null, citations: [], pass: false, failures };
     }
+    if (jobCount !== 1) failures.push(`expected one job for the ticket event, saw ${jobCount}`);
     if (draft.route !== s.expect.route) failures.push(`route ${draft.route}, expected ${s.expect.route}`);
     if (draft.accountId !== s.expect.accountId)
       failures.push(`accountId ${draft.accountId}, expected ${s.expect.accountId}`);

@@ -155,7 +155,6 @@ function planGatedFeatures(
     );
     const distinctive = [...own].filter((x) => !GENERIC.has(x) && !others.has(x));
     if (!distinctive.some((x) => ticketWords.has(x))) continue;
-    handled.add(feature.key.toLowerCase());
     if (!plan) continue;
     const including = catalog.plans
       .filter((p) => feature.plans.map((k) => k.toLowerCase()).includes(p.key.toLowerCase()))
@@ -170,6 +169,7 @@ function planGatedFeatures(
       );
       continue;
     }
+    handled.add(feature.key.toLowerCase());
     signals.push('feature plan include upgrade');
     w.findings++;
     const names = including.map((p) => p.name);
@@ -501,7 +501,10 @@ export function createOfflineDrafter(): Drafter {
           w.say(
             'Could you send us the order number or reference your question is about, so we can check it for you?',
           );
-        closing(w, catalog, ticketWords, usedKb, context.level);
+        // The matching playbook's words help pick the public link ("pickup" for "pick up").
+        const guidance = matchPlaybooks(books, ticketText).slice(0, 1);
+        const words = new Set([...ticketWords, ...guidance.flatMap((m) => [...wordSet(m.book.when)])]);
+        closing(w, catalog, words, usedKb, context.level);
       } else {
         const handled = planGatedFeatures(w, input, catalog, ticketWords, signals);
         failingIntegrations(w, input, catalog, ticketWords, handled, usedKb, signals);
