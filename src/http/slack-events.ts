@@ -14,19 +14,16 @@ import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
 /**
- * Any other event type: resolved to exactly one active installation from the signed payload, or
- * nothing is done. Nothing listens yet (mentions and messages come with the pipeline), so a
- * resolved event is acknowledged and ignored.
+ * Any other event type when Bolt is not mounted: resolved to exactly one active installation
+ * from the signed payload, or nothing is done; a resolved event is acknowledged and ignored.
  */
 const resolveOnly: SlackEventListener = async (ctx) => {
   const tenantId = await tenantIdBySlack(ctx.db, ctx.key);
   return tenantId ? { result: 'ignored', tenantId } : { result: 'no_tenant' };
 };
 
-const dispatch = createSlackEventDispatcher(
-  { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked },
-  resolveOnly,
-);
+const uninstallListeners = { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked };
+const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly);
 
 /**
  * `POST /slack/events`. Order: feature check, ssl_check probe (exact `ssl_check=1` form body,
@@ -41,7 +38,7 @@ const dispatch = createSlackEventDispatcher(
 export function slackEventRoutes() {
   const app = new Hono<AppEnv>();
   app.post('/slack/events', async (c) => {
-    const { config, database, now } = c.get('deps');
+    const { config, database, now, slackBolt } = c.get('deps');
     const log = c.get('log');
     const secret = config.SLACK_SIGNING_SECRET;
     if (!config.features.slackEvents || !secret) {
@@ -83,9 +80,14 @@ export function slackEventRoutes() {
     const key = installKeyOf(envelope);
     const retry = Number(c.req.header('x-slack-retry-num'));
     try {
+      // Uninstall events are ours; everything else goes to Bolt when the entry mounted it.
+      const dispatch = slackBolt
+        ? createSlackEventDispatcher(uninstallListeners, slackBolt.listener)
+        : plainDispatch;
       const final = await dispatch({
         db: database.db,
         envelope,
+        body: body as Record<string, unknown>,
         key,
         log,
         now: at,

@@ -3,6 +3,7 @@ import type { Database } from '../db/client.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { SlackBolt } from '../slack/bolt.ts';
 import type { OidcIssuer } from '../slack/signin.ts';
 import type { Deprovision } from '../tenancy/deletion.ts';
 import type { Principal } from '../tenancy/principal.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   queue?: JobQueue;
   /** "Sign in with Slack" issuer; Slack's by default (tests use an in-process OIDC provider). */
   slackOidc?: OidcIssuer;
+  /** Bolt behind POST /slack/events (src/slack/bolt.ts); without it, other events are acked and ignored. */
+  slackBolt?: SlackBolt;
   /** One-time local admin links (embedded database only; src/tenancy/sessions.ts). */
   localLogin?: LocalLoginLinks;
   /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */

@@ -57,7 +57,10 @@ export function installKeyOf(env: EventCallback): SlackInstallKey {
 
 export interface SlackEventContext {
   db: Db;
+  /** The verified envelope, parsed (known fields only at the top level). */
   envelope: EventCallback;
+  /** The verified body exactly as JSON-parsed, every field kept (what Bolt's processEvent takes). */
+  body: Record<string, unknown>;
   key: SlackInstallKey;
   log: Logger;
   now: Date;
@@ -66,7 +69,10 @@ export interface SlackEventContext {
 }
 
 /** What a listener did, for the log line and tests: `changed` when it stored something. */
-export type SlackEventOutcome = { result: 'changed' | 'noop' | 'no_tenant' | 'ignored'; tenantId?: string };
+export type SlackEventOutcome = {
+  result: 'changed' | 'noop' | 'no_tenant' | 'ignored' | 'dispatched';
+  tenantId?: string;
+};
 
 export type SlackEventListener = (ctx: SlackEventContext) => Promise<SlackEventOutcome>;
 
