@@ -79,6 +79,13 @@ export function toGrantError(cfg: TokenEndpointConfig, e: unknown): AppError {
       cause: e,
     });
   }
+  if (e instanceof oauth.OperationProcessingError && e.code === oauth.HTTP_REQUEST_FORBIDDEN) {
+    return new AppError('internal', `${cfg.label} token endpoint must use https`, { cause: e });
+  }
+  // oauth4webapi's argument checks (TypeError with an ERR_* code): our bug, not the network.
+  if (e instanceof TypeError && typeof (e as { code?: unknown }).code === 'string') {
+    return new AppError('internal', `${cfg.label} token request was malformed: ${e.message}`, { cause: e });
+  }
   if (e instanceof oauth.OperationProcessingError || e instanceof oauth.UnsupportedOperationError) {
     return new AppError('upstream_error', `${cfg.label} sent a token response we do not understand`, {
       detail: { reason: e.message },
