@@ -4,8 +4,11 @@ import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
+import { startTokenSweep } from '../oauth/sweep.ts';
+import { createTokenManager } from '../oauth/token-manager.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
+import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -25,6 +28,8 @@ if (rt.database.kind === 'postgres') {
 }
 
 const queue = createJobQueue();
+// Provider tokens: refreshed under a row lock, one refresh per connection across processes.
+const tokens = createTokenManager({ db: rt.database.db, vault: rt.vault, config, logger: rt.logger });
 // One-time local admin links exist only on the embedded database (see README, admin sign-in).
 const localLogin = rt.database.kind === 'pglite' ? createLocalLoginLinks() : undefined;
 const app = createApp({
@@ -34,7 +39,16 @@ const app = createApp({
   logger: rt.logger,
   queue,
   localLogin,
+  tokens,
+  deprovision: zendeskDeprovisioner({
+    db: rt.database.db,
+    vault: rt.vault,
+    tokens,
+    publicUrl: config.PUBLIC_URL,
+  }),
 });
+// Refreshes tokens nearing expiry (and Zendesk refresh tokens nearing their 30 days), every 5 minutes.
+const tokenSweep = startTokenSweep({ db: rt.database.db, tokens, logger: rt.logger });
 // Purges tenants whose deletion retention window has passed (hourly).
 const stopPurgeSweep = startPurgeSweep(rt.database.db, rt.logger);
 
@@ -69,6 +83,7 @@ async function shutdown(signal: string) {
   rt.logger.info('shutting down', { signal });
   server.close();
   stopPurgeSweep();
+  tokenSweep.stop();
   // Graceful: running jobs finish (or are aborted after 25 s and rerun elsewhere after their lease).
   await worker?.stop({ timeoutMs: 25_000 });
   await rt.database.close();
