@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { desc, eq, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
@@ -133,8 +133,13 @@ function webhookIdOfTrigger(t: z.infer<typeof triggerSchema>): string | undefine
 /** Creates (or finds and verifies) the webhook, its secret and the triggers for one tenant's connection. */
 export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string): Promise<ProvisionResult> {
   const conn = await withTenant(deps.db, tenantId, async (tx) => {
-    const rows = await tx.select().from(zendeskConnections).limit(2);
-    return rows.find((r) => r.status !== 'revoked');
+    const rows = await tx
+      .select()
+      .from(zendeskConnections)
+      .where(ne(zendeskConnections.status, 'revoked'))
+      .orderBy(desc(zendeskConnections.updatedAt))
+      .limit(1);
+    return rows[0];
   });
   if (!conn) throw new AppError('not_found', 'This tenant has no active Zendesk connection.');
   const api = createZendeskApi({
@@ -282,8 +287,13 @@ export async function disconnectZendesk(
   tenantId: string,
 ): Promise<DeprovisionResult> {
   const conn = await withTenant(deps.db, tenantId, async (tx) => {
-    const rows = await tx.select().from(zendeskConnections).limit(2);
-    return rows.find((r) => r.status !== 'revoked');
+    const rows = await tx
+      .select()
+      .from(zendeskConnections)
+      .where(ne(zendeskConnections.status, 'revoked'))
+      .orderBy(desc(zendeskConnections.updatedAt))
+      .limit(1);
+    return rows[0];
   });
   if (!conn) throw new AppError('not_found', 'This tenant has no Zendesk connection to disconnect.');
   const api = createZendeskApi({
@@ -333,6 +343,10 @@ export async function disconnectZendesk(
       api.send('DELETE', '/api/v2/oauth/tokens/current.json'),
     );
     tokenRevoked = removed.includes('token');
+  } else {
+    // Without a usable token nothing can be removed in Zendesk: keep the ids and say so.
+    for (const event of Object.keys(conn.triggerIds)) failed.push(`trigger:${event}`);
+    if (conn.zendeskWebhookId) failed.push('webhook');
   }
   await withTenant(deps.db, tenantId, async (tx) => {
     await tx

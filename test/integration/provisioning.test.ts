@@ -171,6 +171,28 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     );
   });
 
+  it('disconnecting a needs_reauth connection erases tokens locally and records what stays in Zendesk', async () => {
+    await provisionZendesk(deps(), tenantId);
+    await withTenant(database.db, tenantId, (tx) =>
+      tx.update(zendeskConnections).set({ status: 'needs_reauth', statusDetail: 'refresh refused' }),
+    );
+    const calls = zd.calls.api.length;
+    const result = await disconnectZendesk(deps(), tenantId);
+    expect(zd.calls.api.length).toBe(calls);
+    expect(result.tokenRevoked).toBe(false);
+    expect(result.failed.sort()).toEqual(['trigger:comment_added', 'trigger:ticket_created', 'webhook']);
+    const r = await row();
+    expect(r).toMatchObject({
+      status: 'revoked',
+      accessToken: null,
+      refreshToken: null,
+      webhookSecret: null,
+    });
+    expect(r.statusDetail).toContain('left in Zendesk');
+    expect(r.zendeskWebhookId).not.toBeNull();
+    expect(await tenantIdByZendeskHook(database.db, hookId)).toBeNull();
+  });
+
   it('POST /zendesk/disconnect needs a signed-in admin, then disconnects that tenant', async () => {
     await provisionZendesk(deps(), tenantId);
     const { app } = testApp(database, { config, vault });
