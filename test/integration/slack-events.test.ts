@@ -289,6 +289,51 @@ describe.each(backends())('POST /slack/events on %s', (backend) => {
     expect(s.installs[0]).toMatchObject({ status: 'revoked', accessToken: null });
   });
 
+  it('org-wide (Enterprise Grid) installs are keyed by enterprise id, not team id', async () => {
+    const e = (await createTenant(database.db, { name: 'Grid', actor: system })).id;
+    const sealed = await vault.seal(e, 'slack_access_token', 'xoxe.xoxb-grid');
+    await withTenant(database.db, e, (tx) =>
+      tx.insert(slackInstallations).values({
+        tenantId: e,
+        id: 'si_e',
+        enterpriseId: 'E0GRID',
+        teamId: null,
+        isEnterpriseInstall: true,
+        botUserId: 'UBOTE',
+        accessToken: sealed,
+      }),
+    );
+    const orgAuth = {
+      authorizations: [
+        {
+          enterprise_id: 'E0GRID',
+          team_id: null,
+          user_id: 'UBOTE',
+          is_bot: true,
+          is_enterprise_install: true,
+        },
+      ],
+      enterprise_id: 'E0GRID',
+      is_enterprise_install: true,
+      event_time: TS,
+    };
+    // A workspace-keyed event naming a team inside the org does not match the org-wide install.
+    const wrongKey = JSON.stringify(
+      eventEnvelope('TINORG', { type: 'app_uninstalled' }, { enterprise_id: 'E0GRID' }),
+    );
+    expect((await post(wrongKey, signedSlackRequest(SECRET, wrongKey, TS))).status).toBe(200);
+    expect((await snapshot(e)).installs[0]?.status).toBe('active');
+    const body = JSON.stringify(eventEnvelope('TINORG', { type: 'app_uninstalled' }, orgAuth));
+    expect((await post(body, signedSlackRequest(SECRET, body, TS))).status).toBe(200);
+    const s = await snapshot(e);
+    expect(s.installs[0]).toMatchObject({
+      status: 'revoked',
+      accessToken: null,
+      statusDetail: 'app_uninstalled',
+    });
+    expect(s.audit.filter((x) => x.action === 'slack.app_uninstalled')).toHaveLength(1);
+  });
+
   it('events for workspaces with no tenant are acknowledged, logged and change nothing', async () => {
     const body = JSON.stringify(eventEnvelope('TUNKNOWN', { type: 'app_mention', text: 'hi' }));
     const res = await post(body, signedSlackRequest(SECRET, body, TS));
