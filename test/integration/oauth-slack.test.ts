@@ -166,6 +166,32 @@ describe.each(backends())('Slack install on %s', (backend) => {
     expect(ev?.detail).toMatchObject({ joinedBy: 'U_ADMIN', tenantCreated: false });
   });
 
+  it("refuses to move a workspace into another admin's tenant, or a second workspace into one tenant", async () => {
+    await install({ team: { id: 'T_OWNED', name: 'Owned' } });
+    const owner = (await tenantIdBySlack(database.db, { teamId: 'T_OWNED', isEnterpriseInstall: false }))!;
+    const other = (await createTenant(database.db, { name: 'Other', actor: { type: 'system', name: 't' } }))
+      .id;
+    const { token } = await createSession(database.db, {
+      tenantId: other,
+      userId: 'U_O',
+      role: 'owner',
+      via: 'local_link',
+    });
+    const cookie = { cookie: `${SESSION_COOKIE}=${token}` };
+    const takeover = await install({ team: { id: 'T_OWNED', name: 'Owned' } }, app(), cookie);
+    expect(takeover.res.status).toBe(409);
+    expect(await takeover.res.text()).toContain('already connected to another');
+    expect(await tenantIdBySlack(database.db, { teamId: 'T_OWNED', isEnterpriseInstall: false })).toBe(owner);
+    expect(await rowsFor(other)).toHaveLength(0);
+
+    const first = await install({ team: { id: 'T_FIRST', name: 'First' } }, app(), cookie);
+    expect(first.res.status).toBe(200);
+    const second = await install({ team: { id: 'T_SECOND', name: 'Second' } }, app(), cookie);
+    expect(second.res.status).toBe(409);
+    expect(await second.res.text()).toContain('already connected to another Slack workspace');
+    expect(await tenantIdBySlack(database.db, { teamId: 'T_SECOND', isEnterpriseInstall: false })).toBeNull();
+  });
+
   it('refuses a forged state with 400 invalid_state and stores nothing', async () => {
     const before = slack.calls.exchange;
     const { location } = await startInstall();
