@@ -1,12 +1,10 @@
-import { and, eq, gt, isNull } from 'drizzle-orm';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { z } from 'zod';
 import type { Db } from '../db/client.ts';
-import { oauthStates } from '../db/schema/index.ts';
-import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
 import { toBase64Url } from '../lib/ids.ts';
+import { consumeOAuthState, createOAuthState, STATE_TTL_MS } from '../oauth/state-store.ts';
 import type { Principal } from '../tenancy/principal.ts';
 
 /**
@@ -33,7 +31,7 @@ export const SLACK_OIDC: OidcIssuer = {
   jwks_uri: 'https://slack.com/openid/connect/keys',
 };
 
-export const SIGNIN_STATE_TTL_MS = 10 * 60 * 1000;
+export const SIGNIN_STATE_TTL_MS = STATE_TTL_MS;
 export const SIGNIN_SCOPE = 'openid profile email';
 
 /**
@@ -46,20 +44,15 @@ export async function nonceForState(state: string): Promise<string> {
   return toBase64Url(new Uint8Array(d));
 }
 
-/** Starts a sign-in: stores the state (hashed) and PKCE verifier, returns the authorization URL. */
+/**
+ * Starts a sign-in: the state (hashed, single-use, 10 minutes) and PKCE verifier go into
+ * oauth_states through the install flows' state store, with provider `slack_oidc`.
+ */
 export async function startSignIn(
   db: Db,
   opts: { issuer: OidcIssuer; clientId: string; redirectUri: string; now: Date },
 ): Promise<{ url: URL; state: string }> {
-  const state = oauth.generateRandomState();
-  const verifier = oauth.generateRandomCodeVerifier();
-  await db.insert(oauthStates).values({
-    stateHash: await sha256Hex(state),
-    provider: 'slack_oidc',
-    codeVerifier: verifier,
-    expiresAt: new Date(opts.now.getTime() + SIGNIN_STATE_TTL_MS),
-    createdAt: opts.now,
-  });
+  const { state, codeChallenge } = await createOAuthState(db, { provider: 'slack_oidc' }, opts.now);
   const url = new URL(opts.issuer.authorization_endpoint);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', opts.clientId);
@@ -67,27 +60,16 @@ export async function startSignIn(
   url.searchParams.set('scope', SIGNIN_SCOPE);
   url.searchParams.set('state', state);
   url.searchParams.set('nonce', await nonceForState(state));
-  url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(verifier));
+  url.searchParams.set('code_challenge', codeChallenge);
   url.searchParams.set('code_challenge_method', 'S256');
   return { url, state };
 }
 
-/** Consumes a state once: returns its PKCE verifier, or throws invalid_state (unknown, used, expired). */
+/** Consumes a state once: returns its PKCE verifier, or throws invalid_state (unknown, used, expired, other flow). */
 export async function consumeSignInState(db: Db, state: string, now: Date): Promise<string> {
-  const rows = await db
-    .update(oauthStates)
-    .set({ consumedAt: now })
-    .where(
-      and(
-        eq(oauthStates.stateHash, await sha256Hex(state)),
-        eq(oauthStates.provider, 'slack_oidc'),
-        isNull(oauthStates.consumedAt),
-        gt(oauthStates.expiresAt, now),
-      ),
-    )
-    .returning({ codeVerifier: oauthStates.codeVerifier });
-  if (!rows[0]) throw new AppError('invalid_state', 'This sign-in link has expired or was already used.');
-  return rows[0].codeVerifier;
+  const consumed = await consumeOAuthState(db, state, 'slack_oidc', now);
+  if (!consumed) throw new AppError('invalid_state', 'This sign-in link has expired or was already used.');
+  return consumed.codeVerifier;
 }
 
 export interface SlackIdentity {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oauthStates, slackInstallations } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { AppError } from '../../src/lib/errors.ts';
+import { createOAuthState } from '../../src/oauth/state-store.ts';
 import type { TokenProvider } from '../../src/oauth/token-provider.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
@@ -213,6 +214,13 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
     const replay = await app.request(callback, { headers: { cookie } });
     expect(replay.status).toBe(400);
     expect(cookiesOf(replay).hc_session).toBeUndefined();
+    // A state minted for the install flow is not a sign-in state.
+    const install = await createOAuthState(database.db, { provider: 'slack' });
+    const crossed = await app.request(`${REDIRECT}?code=abc&state=${install.state}`, {
+      headers: { cookie: `hc_signin_state=${install.state}` },
+    });
+    expect(crossed.status).toBe(400);
+    expect(cookiesOf(crossed).hc_session).toBeUndefined();
     const states = await database.db.select().from(oauthStates).where(eq(oauthStates.provider, 'slack_oidc'));
     expect(states.length).toBeGreaterThan(0);
     expect(states.every((s) => !s.stateHash.includes(new URL(callback).searchParams.get('state')!))).toBe(
