@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { createJobQueue } from '../jobs/queue.ts';
 import { isAppError } from '../lib/errors.ts';
-import { acceptZendeskWebhook } from '../zendesk/webhook.ts';
+import { acceptZendeskWebhook, createHookTenantCache } from '../zendesk/webhook.ts';
 import {
   ZENDESK_INVOCATION_HEADER,
   ZENDESK_SIGNATURE_HEADER,
@@ -21,6 +21,7 @@ const MAX_WEBHOOK_BODY = 64 * 1024;
 export function zendeskWebhookRoutes() {
   const app = new Hono<AppEnv>();
   const fallbackQueue = createJobQueue();
+  const hookTenants = createHookTenantCache();
   app.post('/webhooks/zendesk/:hookId', limitBody(MAX_WEBHOOK_BODY), async (c) => {
     const deps = c.get('deps');
     const body = new Uint8Array(await c.req.arrayBuffer());
@@ -31,6 +32,7 @@ export function zendeskWebhookRoutes() {
           vault: deps.vault,
           queue: deps.queue ?? fallbackQueue,
           now: deps.now ?? (() => new Date()),
+          hookTenants,
         },
         {
           hookId: c.req.param('hookId'),

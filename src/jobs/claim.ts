@@ -91,15 +91,18 @@ function claimStatement(o: ClaimOptions) {
       group by tenant_id
     ),
     candidates as (
-      select c.tenant_id, c.id,
+      -- Each tenant's oldest due jobs up to its remaining capacity, plus one: that extra row (never
+      -- claimed) tells "this tenant has more due work than it may run now".
+      select c.tenant_id, c.id, c.cap_left,
              row_number() over (partition by c.tenant_id order by c.run_at, c.id) as rnk
       from due_tenants d
       left join busy b on b.tenant_id = d.tenant_id
       cross join lateral (
-        select j.tenant_id, j.id, j.run_at from jobs j
+        select j.tenant_id, j.id, j.run_at, greatest(${o.perTenantCap}::int - coalesce(b.n, 0), 0) as cap_left
+        from jobs j
         where j.tenant_id = d.tenant_id and j.status = 'queued' and j.run_at <= ${now}
         order by j.run_at, j.id
-        limit greatest(${o.perTenantCap}::int - coalesce(b.n, 0), 0)
+        limit greatest(${o.perTenantCap}::int - coalesce(b.n, 0), 0) + 1
         for update of j skip locked
       ) c
       where d.tenant_id is not null
@@ -108,23 +111,43 @@ function claimStatement(o: ClaimOptions) {
       select tenant_id, id,
              row_number() over (order by rnk, (tenant_id <= ${o.cursor ?? ''}), tenant_id) as ord
       from candidates
+      where rnk <= cap_left
       order by ord
       limit ${o.slots}::int
+    ),
+    updated as (
+      update jobs j set
+        status = 'running',
+        attempts = j.attempts + 1,
+        lease_owner = ${o.owner},
+        lease_until = ${leaseUntil},
+        updated_at = ${now}
+      from picked p
+      where j.tenant_id = p.tenant_id and j.id = p.id and j.status = 'queued'
+      returning j.tenant_id, j.id, j.attempts, j.max_attempts, p.ord
+    ),
+    summary as (
+      -- Due work left behind: beyond the free slots, or beyond a tenant's remaining capacity.
+      select (select count(*) from candidates) > (select count(*) from updated) as more
     )
-    update jobs j set
-      status = 'running',
-      attempts = j.attempts + 1,
-      lease_owner = ${o.owner},
-      lease_until = ${leaseUntil},
-      updated_at = ${now}
-    from picked p
-    where j.tenant_id = p.tenant_id and j.id = p.id and j.status = 'queued'
-    returning j.tenant_id, j.id, j.attempts, j.max_attempts, p.ord`;
+    select u.tenant_id, u.id, u.attempts, u.max_attempts, u.ord, s.more
+    from summary s left join updated u on true`;
 }
 
-/** Sweeps lapsed leases, then claims up to `slots` due jobs fairly. Returns them in claim order. */
-export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimedJob[]> {
-  if (o.slots <= 0) return [];
+export interface ClaimResult {
+  /** Claimed jobs in claim order. */
+  jobs: ClaimedJob[];
+  /**
+   * Whether due jobs were left behind (more than the free slots, or tenants at their cap): a
+   * worker then claims again as soon as a slot or a tenant's capacity frees up, and otherwise
+   * waits for its poll interval.
+   */
+  more: boolean;
+}
+
+/** Sweeps lapsed leases, then claims up to `slots` due jobs fairly. */
+export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimResult> {
+  if (o.slots <= 0) return { jobs: [], more: false };
   const leaseUntil = new Date(o.now.getTime() + o.leaseMs);
   const rows = await db.transaction(async (tx) => {
     await tx.execute(CLAIM_LOCK);
@@ -136,9 +159,12 @@ export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimedJob[]> 
       attempts: number | string;
       max_attempts: number | string;
       ord: number | string;
+      more: boolean;
     }>(await tx.execute(claimStatement(o)));
   });
-  return rows
+  const more = Boolean(rows[0]?.more);
+  const jobs = rows
+    .filter((r) => r.id !== null)
     .sort((a, b) => Number(a.ord) - Number(b.ord))
     .map((r) => ({
       tenantId: r.tenant_id,
@@ -148,6 +174,7 @@ export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimedJob[]> 
       leaseOwner: o.owner,
       leaseUntil,
     }));
+  return { jobs, more };
 }
 
 export interface QueueState {

@@ -77,6 +77,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Lets timers and I/O run. On PGlite every query resolves in-process, so a loop of awaits would
  * otherwise never leave the microtask queue and starve the HTTP server sharing the process.
  */
+/** How long a busy worker waits for more free slots before claiming (see pollLoop). */
+const CLAIM_BATCH_MS = 5;
+
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /**
@@ -112,21 +115,29 @@ export function createWorker(opts: WorkerOptions): Worker {
   let filling: Promise<number> | null = null;
   let loop: Promise<void> | null = null;
   let stopping = false;
-  const waiters = new Set<() => void>();
+  /** Naps that a finishing job may cut short, and naps that only stop() may. */
+  const jobWaiters = new Set<() => void>();
+  const stopWaiters = new Set<() => void>();
+  /** Whether the last claim left due jobs behind (slots or tenant caps ran out). */
+  let moreDue = false;
 
-  /** Wakes every nap (a job finished, or stop was called). */
-  const wake = () => {
-    for (const w of [...waiters]) w();
+  const wakeAll = () => {
+    for (const w of [...jobWaiters, ...stopWaiters]) w();
   };
-  const nap = (ms: number) =>
+  const onJobDone = () => {
+    for (const w of [...jobWaiters]) w();
+  };
+  const nap = (ms: number, wakeOnJobDone = true) =>
     new Promise<void>((resolve) => {
+      const set = wakeOnJobDone ? jobWaiters : stopWaiters;
       const done = () => {
         clearTimeout(t);
-        waiters.delete(done);
+        jobWaiters.delete(done);
+        stopWaiters.delete(done);
         resolve();
       };
       const t = setTimeout(done, ms);
-      waiters.add(done);
+      set.add(done);
     });
 
   async function runJob(c: ClaimedJob, abort: AbortController): Promise<void> {
@@ -202,7 +213,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       .catch((e) => log.error('job bookkeeping failed', { jobId: c.jobId, error: describeError(e) }))
       .finally(() => {
         inflight.delete(key);
-        wake();
+        onJobDone();
       });
     inflight.set(key, { done, abort });
   }
@@ -213,7 +224,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     filling = (async () => {
       const free = concurrency - inflight.size;
       if (free <= 0 || stopping) return 0;
-      const claimed = await claimJobs(db, {
+      const result = await claimJobs(db, {
         slots: free,
         perTenantCap,
         leaseMs,
@@ -221,6 +232,8 @@ export function createWorker(opts: WorkerOptions): Worker {
         now: now(),
         cursor,
       });
+      const { jobs: claimed, more } = result;
+      moreDue = more;
       stats.claimed += claimed.length;
       const last = claimed[claimed.length - 1];
       if (last) cursor = last.tenantId;
@@ -238,9 +251,8 @@ export function createWorker(opts: WorkerOptions): Worker {
     let failures = 0;
     while (!stopping) {
       await yieldToEventLoop();
-      let n = 0;
       try {
-        n = await fill();
+        await fill();
         failures = 0;
       } catch (e) {
         failures++;
@@ -249,8 +261,13 @@ export function createWorker(opts: WorkerOptions): Worker {
         continue;
       }
       if (stopping) break;
-      if (n > 0 && inflight.size < concurrency) continue;
-      await nap(pollMs);
+      // A claim takes everything claimable now. With due jobs left behind (no free slot, or their
+      // tenant at its cap), a finishing job frees what they wait for: claim again when one does.
+      // Otherwise new work only arrives by enqueue: poll.
+      await nap(pollMs, moreDue);
+      // Woken by a finishing job while most slots are still busy: let a few more finish so one
+      // claim fills several slots (fewer claim transactions under load).
+      if (!stopping && concurrency - inflight.size < Math.ceil(concurrency / 2)) await sleep(CLAIM_BATCH_MS);
     }
   }
 
@@ -273,7 +290,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     },
     async stop({ timeoutMs = 30_000 } = {}) {
       stopping = true;
-      wake();
+      wakeAll();
       await loop;
       if (filling) await filling.catch(() => 0);
       await drain(timeoutMs);

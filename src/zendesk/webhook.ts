@@ -26,6 +26,40 @@ export interface ZendeskWebhookDeps {
   vault: Vault;
   queue: JobQueue;
   now: () => Date;
+  /** Optional hook id -> tenant id cache (see createHookTenantCache). */
+  hookTenants?: HookTenantCache;
+}
+
+/**
+ * Remembers which tenant a hook id belongs to, saving the look-up transaction on the hot path.
+ * Safe to be stale: the tenant transaction re-reads the connection by hook id and refuses a
+ * missing or revoked one, so a cached entry can only ever lead to that same check. Only found
+ * hook ids are cached (unknown ids cannot fill it), entries expire, and the map is bounded.
+ */
+export interface HookTenantCache {
+  get(hookId: string, now: number): string | undefined;
+  set(hookId: string, tenantId: string, now: number): void;
+}
+
+export function createHookTenantCache(opts: { ttlMs?: number; max?: number } = {}): HookTenantCache {
+  const ttl = opts.ttlMs ?? 60_000;
+  const max = opts.max ?? 10_000;
+  const map = new Map<string, { tenantId: string; until: number }>();
+  return {
+    get(hookId, now) {
+      const e = map.get(hookId);
+      if (!e) return undefined;
+      if (e.until < now) {
+        map.delete(hookId);
+        return undefined;
+      }
+      return e.tenantId;
+    },
+    set(hookId, tenantId, now) {
+      if (map.size >= max) map.delete(map.keys().next().value as string);
+      map.set(hookId, { tenantId, until: now + ttl });
+    },
+  };
 }
 
 export interface ZendeskWebhookRequest {
@@ -70,8 +104,13 @@ export async function acceptZendeskWebhook(
 ): Promise<ZendeskWebhookResult> {
   const notFound = () => new AppError('not_found', 'No webhook here.');
   if (!HOOK_ID.test(req.hookId)) throw notFound();
-  const tenantId = await tenantIdByZendeskHook(deps.database.db, req.hookId);
-  if (!tenantId) throw notFound();
+  const t0 = Date.now();
+  let tenantId = deps.hookTenants?.get(req.hookId, t0);
+  if (!tenantId) {
+    tenantId = (await tenantIdByZendeskHook(deps.database.db, req.hookId)) ?? undefined;
+    if (!tenantId) throw notFound();
+    deps.hookTenants?.set(req.hookId, tenantId, t0);
+  }
   if (!req.signature || !req.timestamp) {
     throw new AppError(
       'invalid_signature',
@@ -80,7 +119,8 @@ export async function acceptZendeskWebhook(
   }
   const { signature, timestamp } = req;
 
-  return withTenant(deps.database.db, tenantId, async (tx) => {
+  const tenant = tenantId;
+  return withTenant(deps.database.db, tenant, async (tx) => {
     const [conn] = await tx
       .select({
         id: zendeskConnections.id,
@@ -93,7 +133,7 @@ export async function acceptZendeskWebhook(
     if (!conn || conn.status === 'revoked') throw notFound();
     if (!conn.sealedSecret)
       throw new AppError('invalid_signature', 'This webhook has no signing secret yet; reconnect Zendesk.');
-    const secret = await deps.vault.open(tenantId, 'zendesk_webhook_secret', conn.sealedSecret);
+    const secret = await deps.vault.open(tenant, 'zendesk_webhook_secret', conn.sealedSecret);
     if (!(await verifyZendeskSignature({ secret, timestamp, body: req.body, signature })))
       throw new AppError('invalid_signature', 'The webhook signature does not match.');
     const now = deps.now();
@@ -111,7 +151,7 @@ export async function acceptZendeskWebhook(
       event: payload.event,
       invocationId,
     };
-    const job = await deps.queue.enqueue(tx, tenantId, {
+    const job = await deps.queue.enqueue(tx, tenant, {
       kind: ZENDESK_TICKET_JOB,
       payload: jobPayload,
       dedupeKey: key,
@@ -120,7 +160,7 @@ export async function acceptZendeskWebhook(
     const inserted = await tx
       .insert(webhookDeliveries)
       .values({
-        tenantId,
+        tenantId: tenant,
         connectionId: conn.id,
         invocationId,
         eventKey: key,
@@ -131,7 +171,7 @@ export async function acceptZendeskWebhook(
       })
       .onConflictDoNothing()
       .returning({ invocationId: webhookDeliveries.invocationId });
-    return { tenantId, jobId: job.id, duplicate: !job.created || inserted.length === 0 };
+    return { tenantId: tenant, jobId: job.id, duplicate: !job.created || inserted.length === 0 };
   });
 }
 

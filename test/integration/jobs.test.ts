@@ -172,7 +172,8 @@ describe.each(backends())('job queue on %s', (backend) => {
         throw new Error('first run failed late');
       }
     };
-    const stalled = worker({ handlers: { slow: handler }, leaseMs: 60_000 });
+    // concurrency 1: while its handler hangs, the stalled worker cannot claim the job again itself.
+    const stalled = worker({ handlers: { slow: handler }, leaseMs: 60_000, concurrency: 1 });
     const stalledRun = stalled.runUntilIdle({ timeoutMs: 20_000 });
     while (attempts.length === 0) await sleep(10);
     // The first worker stalls (GC pause, network partition): its lease runs out.
@@ -199,7 +200,9 @@ describe.each(backends())('job queue on %s', (backend) => {
     await freshTenants();
     await seedJobs(database, a, 'x', 1);
     const t0 = new Date();
-    const [old] = await claimJobs(database.db, {
+    const {
+      jobs: [old],
+    } = await claimJobs(database.db, {
       slots: 1,
       perTenantCap: 1,
       leaseMs: 1000,
@@ -208,7 +211,9 @@ describe.each(backends())('job queue on %s', (backend) => {
     });
     expect(old?.attempt).toBe(1);
     const later = new Date(t0.getTime() + 5000);
-    const [fresh] = await claimJobs(database.db, {
+    const {
+      jobs: [fresh],
+    } = await claimJobs(database.db, {
       slots: 1,
       perTenantCap: 1,
       leaseMs: 1000,
@@ -321,7 +326,7 @@ describe.each(backends())('job queue on %s', (backend) => {
     while (!order.includes(b)) await sleep(10);
     await w.stop();
     expect(order.indexOf(b)).toBeLessThanOrEqual(1);
-    const claims = await claimJobs(database.db, {
+    const { jobs: claims } = await claimJobs(database.db, {
       slots: 2,
       perTenantCap: 1000,
       leaseMs: 1000,
@@ -338,7 +343,7 @@ describe.each(backends())('job queue on %s', (backend) => {
     await seedJobs(database, b, 'fair2', 1, { runAt: new Date() });
     const c = (await createTenant(database.db, { name: 'C', actor: system })).id;
     await seedJobs(database, c, 'fair2', 1, { runAt: new Date() });
-    const claims = await claimJobs(database.db, {
+    const { jobs: claims } = await claimJobs(database.db, {
       slots: 3,
       perTenantCap: 10,
       leaseMs: 60_000,
@@ -346,6 +351,23 @@ describe.each(backends())('job queue on %s', (backend) => {
       now: new Date(),
     });
     expect(new Set(claims.map((x) => x.tenantId))).toEqual(new Set([a, b, c]));
+  });
+
+  it('a claim says whether due work was left behind (slots or tenant caps)', async () => {
+    await clearQueue();
+    await freshTenants();
+    const claim = (slots: number, owner: string) =>
+      claimJobs(database.db, { slots, perTenantCap: 1, leaseMs: 60_000, owner, now: new Date() });
+    expect(await claim(4, 'empty')).toEqual({ jobs: [], more: false });
+    await seedJobs(database, a, 'more', 3);
+    const first = await claim(4, 'one');
+    expect(first.jobs).toHaveLength(1);
+    expect(first.more).toBe(true);
+    // A is at its cap: nothing claimable, but work is waiting for A's running job to finish.
+    expect(await claim(4, 'two')).toEqual({ jobs: [], more: true });
+    await seedJobs(database, b, 'more', 1);
+    const third = await claim(4, 'three');
+    expect(third.jobs.map((j) => j.tenantId)).toEqual([b]);
   });
 
   it('the per-tenant cap holds across two workers', async () => {

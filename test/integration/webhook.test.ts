@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobs, webhookDeliveries } from '../../src/db/schema/index.ts';
+import { jobs, webhookDeliveries, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
@@ -396,6 +396,24 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(await res.json()).toEqual({ ok: true, duplicate: false });
     const rows = await withTenant(database.db, reauth.tenantId, (tx) => tx.select().from(jobs));
     expect(rows).toHaveLength(1);
+  });
+
+  it('a connection revoked after its hook id was cached is refused at once', async () => {
+    const late = await createZendeskTenant(database.db, vault);
+    const first = JSON.stringify({ ticket_id: '1', event: 'ticket_created' });
+    const ok = await post(late.hookId, first, await signedZendeskHeaders(late.secret, first));
+    expect(ok.status).toBe(200);
+    await withTenant(database.db, late.tenantId, (tx) =>
+      tx.update(zendeskConnections).set({ status: 'revoked' }),
+    );
+    const body = JSON.stringify({ ticket_id: '2', event: 'ticket_created' });
+    await expectRefused(
+      await post(late.hookId, body, await signedZendeskHeaders(late.secret, body)),
+      404,
+      'not_found',
+    );
+    const rows = await withTenant(database.db, late.tenantId, (tx) => tx.select().from(jobs));
+    expect(rows.map((r) => r.dedupeKey)).toEqual(['1:ticket_created']);
   });
 
   it('never logs the secret, the signature or the body', () => {
