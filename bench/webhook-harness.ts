@@ -63,10 +63,14 @@ export interface BenchServer {
 export async function startServer(db: BenchDb, env: Record<string, string> = {}): Promise<BenchServer> {
   // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the server process.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, new URL('./webhook-server.ts', import.meta.url).pathname], {
-    env: { ...process.env, DATABASE_URL: db.url, ENCRYPTION_KEY: db.encryptionKey, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, new URL('./webhook-server.ts', import.meta.url).pathname],
+    {
+      env: { ...process.env, DATABASE_URL: db.url, ENCRYPTION_KEY: db.encryptionKey, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
