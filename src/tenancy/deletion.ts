@@ -16,6 +16,7 @@ import { AppError, describeError } from '../lib/errors.ts';
 import { isTenantId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Actor } from './context.ts';
+import { deleteExpiredSessions } from './sessions.ts';
 
 /**
  * Tenant deletion in two steps.
@@ -351,7 +352,10 @@ export async function purgeDueTenants(
   return done;
 }
 
-/** The periodic sweep the Node entry runs (first run shortly after start). Returns a stop function. */
+/**
+ * The periodic sweep the Node entry runs (first run shortly after start): purges due tenants and
+ * deletes expired admin sessions. Returns a stop function.
+ */
 export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): () => void {
   let running = false;
   const run = async () => {
@@ -359,6 +363,8 @@ export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): 
     running = true;
     try {
       await purgeDueTenants(db, new Date(), { log });
+      const expired = await deleteExpiredSessions(db, new Date());
+      if (expired > 0) log.info('expired admin sessions deleted', { count: expired });
     } catch (e) {
       log.error('purge sweep failed', { error: describeError(e) });
     } finally {

@@ -1,8 +1,8 @@
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, lte } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
 import { adminSessions, tenants } from '../db/schema/index.ts';
-import { withTenant } from '../db/tenant.ts';
+import { withLookupRole, withTenant } from '../db/tenant.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { randomToken } from '../lib/ids.ts';
 import { activeTenantIds, tenantIdBySessionHash } from './lookup.ts';
@@ -172,4 +172,30 @@ export async function ensureLocalTenant(db: Db): Promise<string> {
     actor: { type: 'system', name: 'local-link' },
   });
   return created.id;
+}
+
+/**
+ * Deletes expired sessions, tenant by tenant (the look-up role finds which tenants have any; each
+ * delete runs inside withTenant). Run by the periodic sweep. Returns how many were deleted.
+ */
+export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {
+  const ids = await withLookupRole(db, async (tx) =>
+    (
+      await tx
+        .selectDistinct({ tenantId: adminSessions.tenantId })
+        .from(adminSessions)
+        .where(lte(adminSessions.expiresAt, now))
+    ).map((r) => r.tenantId),
+  );
+  let deleted = 0;
+  for (const tenantId of ids) {
+    const gone = await withTenant(db, tenantId, (tx) =>
+      tx
+        .delete(adminSessions)
+        .where(lte(adminSessions.expiresAt, now))
+        .returning({ h: adminSessions.idHash }),
+    );
+    deleted += gone.length;
+  }
+  return deleted;
 }
