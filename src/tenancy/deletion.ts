@@ -239,6 +239,7 @@ async function digestAuditTrail(db: Db, tenantId: string): Promise<{ digest: str
   return { digest: hash.digest('hex'), count };
 }
 
+/** The tenant's rows changed during the purge: roll back and start over. */
 class TrailChanged extends Error {}
 
 /** When deletion was requested: the request's own clock (in the detail), else the event time. */
@@ -284,6 +285,16 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
         }
         const auditDeleted = perTable.audit_events ?? 0;
         if (auditDeleted !== count) throw new TrailChanged();
+        // A row committed by another transaction while we deleted (a late job, an audit event)
+        // is visible to a new statement: check every table is empty for the tenant, else retry.
+        for (const table of Object.keys(perTable)) {
+          const left = rowsOf<{ n: number | string }>(
+            await tx.execute(
+              sql`select count(*)::int as n from ${sql.identifier(table)} where tenant_id = ${tenantId}`,
+            ),
+          );
+          if (Number(left[0]?.n ?? 0) > 0) throw new TrailChanged();
+        }
         await tx.delete(oauthStates).where(eq(oauthStates.joinTenantId, tenantId));
         await tx.insert(tenantTombstones).values({
           tenantId,
