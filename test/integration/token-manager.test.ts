@@ -240,6 +240,41 @@ describe.each(backends())('token manager on %s', (backend) => {
     expect(token).not.toBe(access);
   });
 
+  it("after Zendesk's 401 the API client invalidates, the manager refreshes once and the call succeeds", async () => {
+    const { tenantId, access } = await seed('zendesk', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    try {
+      // Zendesk deleted this access token (e.g. another refresh): it looks valid to us but is not.
+      zd.liveAccessTokens.delete(access);
+      const before = zd.calls.refresh;
+      const { createZendeskApi } = await import('../../src/zendesk/api.ts');
+      const { z } = await import('zod');
+      const api = createZendeskApi({ tenantId, subdomain: 'tokens', tokens: manager() });
+      const res = await api.request('GET', '/api/v2/webhooks', {
+        schema: z.object({ webhooks: z.array(z.unknown()) }),
+      });
+      expect(res.webhooks).toEqual([]);
+      expect(zd.calls.refresh - before).toBe(1);
+      expect((await row(tenantId, 'zendesk')).tokenVersion).toBe(1);
+    } finally {
+      await releaseZendesk(tenantId);
+    }
+  });
+
+  it('a Slack install without rotation (no refresh token, no expiry) keeps using its token', async () => {
+    const tenantId = (await createTenant(database.db, { name: 'Legacy', actor: system })).id;
+    await withTenant(database.db, tenantId, async (tx) =>
+      tx.insert(slackInstallations).values({
+        tenantId,
+        id: `si_${randomToken(8)}`,
+        teamId: `T${randomToken(6)}`,
+        accessToken: await vault.seal(tenantId, 'slack_access_token', 'xoxb-legacy'),
+      }),
+    );
+    const before = slack.calls.refresh;
+    expect(await manager().getAccessToken(tenantId, 'slack')).toBe('xoxb-legacy');
+    expect(slack.calls.refresh).toBe(before);
+  });
+
   it('no connection: not_found', async () => {
     const tenantId = (await createTenant(database.db, { name: 'Empty', actor: system })).id;
     await expect(manager().getAccessToken(tenantId, 'slack')).rejects.toMatchObject({ code: 'not_found' });
