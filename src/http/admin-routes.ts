@@ -65,7 +65,8 @@ async function readForm(c: {
 }) {
   const ct = c.req.header('content-type') ?? '';
   if (ct.includes('application/json')) {
-    const body = (await c.req.json().catch(() => ({}))) as Record<string, unknown>;
+    const parsed: unknown = await c.req.json().catch(() => null);
+    const body = parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : {};
     return { json: true, body };
   }
   return { json: false, body: await c.req.parseBody() };

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
+import { HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportAuditTrail } from '../../src/audit/audit.ts';
 import { type Db, rowsOf } from '../../src/db/client.ts';
 import {
   accounts,
   adminSessions,
+  auditEvents,
   catalogEntries,
   contextCache,
   drafts,
@@ -28,6 +30,7 @@ import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { useMsw } from '../helpers/msw.ts';
 
 const system = { type: 'system', name: 'test' } as const;
 const NOW = new Date('2026-11-23T05:00:00Z');
@@ -280,5 +283,89 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
       expect(count, table).toBe(0);
     const [tomb] = await database.db.select().from(tenantTombstones).where(eq(tenantTombstones.tenantId, b));
     expect(tomb?.requestedBy).toBe('cli:tenant-cli');
+  });
+});
+
+describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', (backend) => {
+  const calls: string[] = [];
+  useMsw(
+    http.delete('https://acme.zendesk.com/api/v2/triggers/:id', ({ params, request }) => {
+      calls.push(`trigger ${String(params.id)} ${request.headers.get('authorization')}`);
+      return new HttpResponse(null, { status: 204 });
+    }),
+    http.delete('https://acme.zendesk.com/api/v2/webhooks/:id', ({ params }) => {
+      calls.push(`webhook ${String(params.id)}`);
+      return new HttpResponse(null, { status: 204 });
+    }),
+    http.delete('https://acme.zendesk.com/api/v2/oauth/tokens/current.json', () => {
+      calls.push('token');
+      return new HttpResponse(null, { status: 204 });
+    }),
+  );
+  let database: TestDatabase;
+  const vault = testVault();
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+  });
+  afterAll(() => database?.close());
+
+  it('deletes our triggers and webhook and revokes the token before erasing it', async () => {
+    calls.length = 0;
+    const t = (await createTenant(database.db, { name: 'Acme', actor: system })).id;
+    await withTenant(database.db, t, async (tx) =>
+      tx.insert(zendeskConnections).values({
+        tenantId: t,
+        id: 'zc_1',
+        subdomain: 'acme',
+        hookId: 'hook_acme',
+        accessToken: await vault.seal(t, 'zendesk_access_token', 'zd-access'),
+        zendeskWebhookId: 'wh_9',
+        triggerIds: { ticket_created: 'tr_1', comment_added: 'tr_2' },
+      }),
+    );
+    const s = await createSession(database.db, {
+      tenantId: t,
+      userId: 'U1',
+      role: 'owner',
+      via: 'slack_oidc',
+    });
+    const { app } = testApp(database, { vault });
+    const res = await app.request('/admin/tenant/delete', {
+      method: 'POST',
+      headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'confirm=Acme',
+    });
+    expect(res.status).toBe(303);
+    expect(calls.sort()).toEqual([
+      'token',
+      'trigger tr_1 Bearer zd-access',
+      'trigger tr_2 Bearer zd-access',
+      'webhook wh_9',
+    ]);
+    const [conn] = await withTenant(database.db, t, (tx) => tx.select().from(zendeskConnections));
+    expect(conn).toMatchObject({ accessToken: null, status: 'revoked', zendeskWebhookId: null });
+    const trail = await withTenant(database.db, t, (tx) => tx.select().from(auditEvents));
+    expect(trail.find((e) => e.action === 'tenant.deletion_requested')?.detail).toMatchObject({
+      zendeskDeprovisioning: 'done',
+    });
+  });
+
+  it('a tenant without Zendesk is deleted all the same', async () => {
+    calls.length = 0;
+    const t = (await createTenant(database.db, { name: 'Solo', actor: system })).id;
+    const s = await createSession(database.db, {
+      tenantId: t,
+      userId: 'U1',
+      role: 'admin',
+      via: 'slack_oidc',
+    });
+    const { app } = testApp(database, { vault });
+    const res = await app.request('/admin/tenant/delete', {
+      method: 'POST',
+      headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ confirm: 'Solo' }),
+    });
+    expect(res.status).toBe(200);
+    expect(calls).toEqual([]);
   });
 });
