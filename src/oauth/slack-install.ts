@@ -5,8 +5,8 @@ import { slackInstallations } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, dbErrorCode } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
+import { tenantIdBySlackAnyStatus } from '../slack/uninstall.ts';
 import type { Actor } from '../tenancy/context.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
 import { createTenant } from '../tenancy/tenants.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import type { SlackInstallResponse } from './slack.ts';
@@ -59,7 +59,9 @@ export async function storeSlackInstall(
     ? { type: 'slack_user', userId: g.authed_user.id, ...(key.teamId ? { teamId: key.teamId } : {}) }
     : { type: 'system', name: 'slack-install' };
 
-  const existing = await tenantIdBySlack(deps.db, key);
+  // Whatever its status: after an uninstall (row kept as `revoked`) a reinstall returns to the
+  // same tenant and reactivates that row instead of colliding with it.
+  const existing = await tenantIdBySlackAnyStatus(deps.db, key);
   let tenantId: string;
   let tenantCreated = false;
   if (input.joinTenantId) {

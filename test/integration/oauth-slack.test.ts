@@ -144,6 +144,28 @@ describe.each(backends())('Slack install on %s', (backend) => {
     expect(events.map((e) => e.action)).toContain('slack.reinstalled');
   });
 
+  it('a reinstall after an uninstall returns to the same tenant and reactivates the row', async () => {
+    await install({ team: { id: 'T_BACK', name: 'Back' } });
+    const tenantId = (await tenantIdBySlack(database.db, { teamId: 'T_BACK', isEnterpriseInstall: false }))!;
+    // What the uninstall handler leaves behind: tokens erased, status revoked.
+    await withTenant(database.db, tenantId, (tx) =>
+      tx
+        .update(slackInstallations)
+        .set({ status: 'revoked', accessToken: null, refreshToken: null, tokenVersion: 0 })
+        .where(eq(slackInstallations.teamId, 'T_BACK')),
+    );
+    expect(await tenantIdBySlack(database.db, { teamId: 'T_BACK', isEnterpriseInstall: false })).toBeNull();
+    const { res } = await install({ team: { id: 'T_BACK', name: 'Back' } });
+    expect(res.status).toBe(200);
+    expect(await tenantIdBySlack(database.db, { teamId: 'T_BACK', isEnterpriseInstall: false })).toBe(
+      tenantId,
+    );
+    const rows = await rowsFor(tenantId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'active' });
+    expect(rows[0]!.accessToken).not.toBeNull();
+  });
+
   it('a signed-in admin installs into their own tenant', async () => {
     const tenantId = (
       await createTenant(database.db, { name: 'Joined', actor: { type: 'system', name: 't' } })
