@@ -17,6 +17,7 @@ declare module 'oidc-provider' {
     claims?: Record<string, string[]>;
     conformIdTokenClaims?: boolean;
     pkce?: { required?: () => boolean };
+    ttl?: Record<string, number>;
     features?: Record<string, unknown>;
     findAccount?: (ctx: unknown, id: string) => Promise<Account | undefined>;
   }

@@ -51,6 +51,14 @@ export async function startOidcProvider(opts: {
     // Slack puts its claims in the ID token itself; so does this provider then.
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      Grant: 600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 600,
+    },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx, id) {
       const a = opts.accounts[id];
