@@ -2,14 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { externalEffects, jobs } from '../../src/db/schema/index.ts';
+import { drafts, externalEffects, jobs } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
+import { createVault, generateMasterKey } from '../../src/tenancy/vault.ts';
 import { createLedgerNoteHandler, LEDGER_NOTE_JOB } from '../fixtures/ledger-note-handler.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { createZendeskTenant } from '../helpers/zendesk-sign.ts';
 
 const hasPostgres = backends().includes('postgres');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,6 +46,83 @@ function startStub(delayMs: number) {
       resolve({ server, url: `http://127.0.0.1:${port}`, posts });
     });
   });
+}
+
+/**
+ * Just enough of a Zendesk account for the ticket pipeline, at /<subdomain>/api/v2/...: one
+ * requester, no organization; internal notes (PUT ticket with a comment) are counted per ticket
+ * and answered slowly, and the ticket's comments list returns them (the pipeline's reconcile).
+ */
+function startZendeskStub(delayMs: number) {
+  const notes = new Map<string, string[]>();
+  const unexpected: string[] = [];
+  const requester = { id: 5001, name: 'Pat Doe', email: 'pat@example.com' };
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://stub').pathname.replace(/^\/[a-z0-9-]+/, '');
+    const json = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.headers.authorization !== 'Bearer stub-zendesk-token') return json(401, { error: 'auth' });
+    let m = /^\/api\/v2\/tickets\/(\d+)\.json$/.exec(path);
+    if (m && req.method === 'GET') {
+      return json(200, {
+        ticket: {
+          id: Number(m[1]),
+          subject: 'Cannot export invoices',
+          description: 'Hello, the export button does nothing.',
+          requester_id: requester.id,
+          organization_id: null,
+          brand_id: null,
+          via: { channel: 'email' },
+          created_at: '2026-11-23T05:00:00Z',
+        },
+        users: [requester],
+        organizations: [],
+      });
+    }
+    if (m && req.method === 'PUT') {
+      const id = m[1]!;
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        const parsed = JSON.parse(body) as { ticket?: { comment?: { body?: string } } };
+        notes.set(id, [...(notes.get(id) ?? []), parsed.ticket?.comment?.body ?? '']);
+        setTimeout(() => json(200, { ticket: { id: Number(id) } }), delayMs);
+      });
+      return;
+    }
+    m = /^\/api\/v2\/tickets\/(\d+)\/comments\.json$/.exec(path);
+    if (m && req.method === 'GET') {
+      return json(200, {
+        comments: (notes.get(m[1]!) ?? []).map((b, i) => ({ id: i + 1, body: b, public: false })),
+      });
+    }
+    if (/^\/api\/v2\/users\/\d+\/tickets\/requested\.json$/.test(path)) return json(200, { tickets: [] });
+    unexpected.push(`${req.method} ${path}`);
+    return json(404, { error: 'RecordNotFound' });
+  });
+  return new Promise<{ server: Server; url: string; notes: Map<string, string[]>; unexpected: string[] }>(
+    (resolve) => {
+      server.listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as AddressInfo;
+        resolve({ server, url: `http://127.0.0.1:${port}`, notes, unexpected });
+      });
+    },
+  );
+}
+
+function spawnWorker(script: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [script], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr += String(d);
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_c, sig) => resolve(sig)));
+  return { child, exited, stderr: () => stderr };
 }
 
 describe.skipIf(!hasPostgres)(
@@ -148,6 +227,85 @@ describe.skipIf(!hasPostgres)(
       // rerun found its ledger key 'started' and asked the stub instead of writing again.
       const reconciled = effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled);
       expect(reconciled.length).toBeGreaterThan(0);
+    });
+
+    it('with the real zendesk.ticket pipeline: one draft and one internal note per ticket', async () => {
+      const n = 24;
+      const zd = await startZendeskStub(150);
+      const key = generateMasterKey();
+      const vault = createVault([{ version: 1, key }]);
+      const workers: ReturnType<typeof spawnWorker>[] = [];
+      try {
+        const conn = await createZendeskTenant(database.db, vault);
+        const queue = createJobQueue();
+        await withTenant(database.db, conn.tenantId, async (tx) => {
+          for (let i = 0; i < n; i++) {
+            const ticketId = String(7000 + i);
+            await queue.enqueue(tx, conn.tenantId, {
+              kind: 'zendesk.ticket',
+              payload: {
+                connectionId: conn.connectionId,
+                ticketId,
+                event: 'ticket_created',
+                invocationId: `inv-${i}`,
+              },
+              dedupeKey: `${ticketId}:ticket_created`,
+            });
+          }
+        });
+        const env = {
+          DATABASE_URL: database.url!,
+          STUB_URL: zd.url,
+          ENCRYPTION_KEY: key,
+          LEASE_MS: '1500',
+          CONCURRENCY: '4',
+        };
+        const first = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'first' });
+        workers.push(first);
+        const deadline = Date.now() + 30_000;
+        const posted = () => [...zd.notes.values()].reduce((k, v) => k + v.length, 0);
+        while (posted() < 6) {
+          if (Date.now() > deadline || first.child.exitCode !== null)
+            throw new Error(`first worker did not get going: ${first.stderr()}`);
+          await sleep(5);
+        }
+        first.child.kill('SIGKILL');
+        expect(await first.exited).toBe('SIGKILL');
+        expect(posted()).toBeLessThan(n);
+
+        const second = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'second' });
+        workers.push(second);
+        const rowsNow = () => withTenant(database.db, conn.tenantId, (tx) => tx.select().from(jobs));
+        for (;;) {
+          const rows = await rowsNow();
+          if (rows.every((j) => j.status === 'done' || j.status === 'dead')) break;
+          if (Date.now() > deadline + 30_000 || second.child.exitCode !== null)
+            throw new Error(`second worker did not finish: ${second.stderr()}`);
+          await sleep(50);
+        }
+        const rows = await rowsNow();
+        expect(rows.map((j) => [j.status, j.lastError])).toEqual(rows.map(() => ['done', null]));
+        expect(rows.filter((j) => j.attempts > 1).length).toBeGreaterThan(0);
+        // One internal note per ticket, none lost, none twice; every note names its draft.
+        expect(zd.unexpected).toEqual([]);
+        expect(zd.notes.size).toBe(n);
+        expect([...zd.notes.entries()].filter(([, list]) => list.length !== 1)).toEqual([]);
+        const stored = await withTenant(database.db, conn.tenantId, (tx) => tx.select().from(drafts));
+        expect(stored).toHaveLength(n);
+        for (const d of stored) expect(zd.notes.get(d.ticketId!)?.[0]).toContain(`[copilot:${d.id}]`);
+        // The note in flight at the kill was found among the ticket's comments, not posted again.
+        const effects = await withTenant(database.db, conn.tenantId, (tx) =>
+          tx.select().from(externalEffects),
+        );
+        expect(effects.filter((e) => e.status === 'done')).toHaveLength(n);
+        expect(
+          effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled).length,
+        ).toBeGreaterThan(0);
+      } finally {
+        for (const w of workers)
+          if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+        await new Promise((r) => zd.server.close(r));
+      }
     });
   },
 );
