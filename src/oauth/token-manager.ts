@@ -262,7 +262,8 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       );
       return { kind: 'token', token: pair.accessToken, version: row.tokenVersion + 1, refreshed: true };
     }).catch(async (e: unknown) => {
-      if (e instanceof AppError && (e.retryable || e.code === 'feature_disabled')) {
+      // Failures that leave the connection as it was (transient, misconfigured client, odd answer).
+      if (e instanceof AppError && e.code !== 'not_found') {
         deps.logger.warn('token refresh failed', { tenantId, provider, error: describeError(e) });
         await withTenant(deps.db, tenantId, (tx) =>
           audit(
