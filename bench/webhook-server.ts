@@ -23,7 +23,6 @@ const config = parseConfig({
 const logger = createLogger('warn');
 const database = await openDatabase({ url: config.DATABASE_URL, maxConnections: 10 });
 const vault = createVault(config.ENCRYPTION_KEY ?? []);
-const app = createApp({ config, database, vault, logger: createLogger('silent'), queue: createJobQueue() });
 
 const delayMs = Number(process.env.BENCH_JOB_DELAY_MS ?? 50);
 const worker =
@@ -38,6 +37,14 @@ const worker =
       })
     : undefined;
 worker?.start();
+const app = createApp({
+  config,
+  database,
+  vault,
+  logger: createLogger('silent'),
+  queue: createJobQueue(),
+  ...(worker && process.env.BENCH_NUDGE !== '0' ? { jobsEnqueued: () => worker.notify() } : {}),
+});
 
 const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
   process.stdout.write(`${JSON.stringify({ port: info.port })}\n`);

@@ -38,6 +38,8 @@ const app = createApp({
   vault: rt.vault,
   logger: rt.logger,
   queue,
+  // A webhook that enqueued a job wakes this process's worker (declared below; called per request).
+  jobsEnqueued: () => worker?.notify(),
   localLogin,
   tokens,
   deprovision: zendeskDeprovisioner({

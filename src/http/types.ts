@@ -27,6 +27,8 @@ export interface AppDeps {
   tokens?: TokenProvider;
   /** Durable job queue (src/jobs/). */
   queue?: JobQueue;
+  /** Called after a request committed new jobs, so an in-process worker claims them at once (Worker.notify). */
+  jobsEnqueued?: () => void;
   /** "Sign in with Slack" issuer; Slack's by default (tests use an in-process OIDC provider). */
   slackOidc?: OidcIssuer;
   /** Bolt behind POST /slack/events (src/slack/bolt.ts); without it, other events are acked and ignored. */

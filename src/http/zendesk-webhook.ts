@@ -47,6 +47,7 @@ export function zendeskWebhookRoutes() {
         jobId: result.jobId,
         duplicate: result.duplicate,
       });
+      if (!result.duplicate) deps.jobsEnqueued?.();
       return c.json({ ok: true, duplicate: result.duplicate });
     } catch (e) {
       if (isAppError(e) && e.status < 500) c.get('log').warn('zendesk webhook refused', { code: e.code });

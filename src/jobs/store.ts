@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { jobs } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -18,15 +18,30 @@ const held = (c: ClaimedJob) =>
     eq(jobs.leaseOwner, c.leaseOwner),
   );
 
-/** The job's kind and payload, or null when the lease is no longer ours. */
-export async function loadClaimedJob(
+/**
+ * Kind and payload of several jobs of one tenant claimed together (one transaction). Jobs whose
+ * lease is no longer `leaseOwner`'s are missing from the map.
+ */
+export async function loadClaimedJobs(
   db: Db,
-  c: ClaimedJob,
-): Promise<{ kind: string; payload: Record<string, unknown> } | null> {
-  const rows = await withTenant(db, c.tenantId, (tx) =>
-    tx.select({ kind: jobs.kind, payload: jobs.payload }).from(jobs).where(held(c)).limit(1),
+  tenantId: string,
+  leaseOwner: string,
+  jobIds: string[],
+): Promise<Map<string, { kind: string; payload: Record<string, unknown> }>> {
+  const rows = await withTenant(db, tenantId, (tx) =>
+    tx
+      .select({ id: jobs.id, kind: jobs.kind, payload: jobs.payload })
+      .from(jobs)
+      .where(
+        and(
+          eq(jobs.tenantId, tenantId),
+          inArray(jobs.id, jobIds),
+          eq(jobs.status, 'running'),
+          eq(jobs.leaseOwner, leaseOwner),
+        ),
+      ),
   );
-  return rows[0] ?? null;
+  return new Map(rows.map((r) => [r.id, { kind: r.kind, payload: r.payload }]));
 }
 
 /** Extends the lease; false when it was lost. */

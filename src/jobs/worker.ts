@@ -3,7 +3,7 @@ import { AppError, describeError, isAppError } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { type ClaimedJob, claimJobs, queueState } from './claim.ts';
-import { completeJob, extendLease, failJob, loadClaimedJob } from './store.ts';
+import { completeJob, extendLease, failJob, loadClaimedJobs } from './store.ts';
 import type { JobHandler } from './types.ts';
 
 export interface WorkerOptions {
@@ -56,6 +56,11 @@ export interface Worker {
    */
   runUntilIdle(opts?: { timeoutMs?: number }): Promise<WorkerStats>;
   stats(): WorkerStats;
+  /**
+   * Says jobs were just committed (e.g. by a webhook in this process): a started worker claims
+   * now instead of at its next poll. Cheap and safe to call often; bursts are coalesced.
+   */
+  notify(): void;
 }
 
 /** Full-jitter exponential backoff; a longer Retry-After hint (AppError detail.retryAfterMs) wins. */
@@ -79,6 +84,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  */
 /** How long a busy worker waits for more free slots before claiming (see pollLoop). */
 const CLAIM_BATCH_MS = 5;
+/** Least time between two claims prompted by notify() (a burst of webhooks is one claim). */
+const NUDGE_MIN_MS = 10;
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
 
@@ -120,6 +127,9 @@ export function createWorker(opts: WorkerOptions): Worker {
   const stopWaiters = new Set<() => void>();
   /** Whether the last claim left due jobs behind (slots or tenant caps ran out). */
   let moreDue = false;
+  /** Set by notify(): jobs were enqueued after the last claim started. */
+  let nudged = false;
+  let lastClaimAt = 0;
 
   const wakeAll = () => {
     for (const w of [...jobWaiters, ...stopWaiters]) w();
@@ -140,8 +150,10 @@ export function createWorker(opts: WorkerOptions): Worker {
       set.add(done);
     });
 
-  async function runJob(c: ClaimedJob, abort: AbortController): Promise<void> {
-    const job = await loadClaimedJob(db, c);
+  type Loaded = { kind: string; payload: Record<string, unknown> } | null;
+
+  async function runJob(c: ClaimedJob, abort: AbortController, loaded: Promise<Loaded>): Promise<void> {
+    const job = await loaded;
     if (!job) {
       stats.lostLeases++;
       return;
@@ -206,10 +218,10 @@ export function createWorker(opts: WorkerOptions): Worker {
     }
   }
 
-  function launch(c: ClaimedJob) {
+  function launch(c: ClaimedJob, loaded: Promise<Loaded>) {
     const key = `${c.tenantId}/${c.jobId}`;
     const abort = new AbortController();
-    const done = runJob(c, abort)
+    const done = runJob(c, abort, loaded)
       .catch((e) => log.error('job bookkeeping failed', { jobId: c.jobId, error: describeError(e) }))
       .finally(() => {
         inflight.delete(key);
@@ -224,6 +236,8 @@ export function createWorker(opts: WorkerOptions): Worker {
     filling = (async () => {
       const free = concurrency - inflight.size;
       if (free <= 0 || stopping) return 0;
+      nudged = false;
+      lastClaimAt = Date.now();
       const result = await claimJobs(db, {
         slots: free,
         perTenantCap,
@@ -237,7 +251,26 @@ export function createWorker(opts: WorkerOptions): Worker {
       stats.claimed += claimed.length;
       const last = claimed[claimed.length - 1];
       if (last) cursor = last.tenantId;
-      for (const c of claimed) launch(c);
+      // One payload read per tenant of the batch, inside that tenant's scope.
+      const byTenant = new Map<string, ClaimedJob[]>();
+      for (const c of claimed) byTenant.set(c.tenantId, [...(byTenant.get(c.tenantId) ?? []), c]);
+      for (const [tenantId, group] of byTenant) {
+        const loading = loadClaimedJobs(
+          db,
+          tenantId,
+          group[0]!.leaseOwner,
+          group.map((c) => c.jobId),
+        ).catch((e) => {
+          // The leases lapse and another claim reruns these jobs.
+          log.warn('job payload read failed', { tenantId, error: describeError(e) });
+          return new Map<string, NonNullable<Loaded>>();
+        });
+        for (const c of group)
+          launch(
+            c,
+            loading.then((m) => m.get(c.jobId) ?? null),
+          );
+      }
       return claimed.length;
     })();
     try {
@@ -264,7 +297,18 @@ export function createWorker(opts: WorkerOptions): Worker {
       // A claim takes everything claimable now. With due jobs left behind (no free slot, or their
       // tenant at its cap), a finishing job frees what they wait for: claim again when one does.
       // Otherwise new work only arrives by enqueue: poll.
-      await nap(pollMs, moreDue);
+      if (nudged && inflight.size >= concurrency) {
+        // No free slot for the new jobs: the next finishing job brings the claim.
+        nudged = false;
+        moreDue = true;
+      }
+      if (!nudged) await nap(pollMs, moreDue);
+      if (nudged) {
+        // Enqueued here (notify): claim now, but at most one nudged claim per NUDGE_MIN_MS.
+        const since = Date.now() - lastClaimAt;
+        if (since < NUDGE_MIN_MS) await sleep(NUDGE_MIN_MS - since);
+        continue;
+      }
       // Woken by a finishing job while most slots are still busy: let a few more finish so one
       // claim fills several slots (fewer claim transactions under load).
       if (!stopping && concurrency - inflight.size < Math.ceil(concurrency / 2)) await sleep(CLAIM_BATCH_MS);
@@ -315,5 +359,10 @@ export function createWorker(opts: WorkerOptions): Worker {
       }
     },
     stats: () => ({ ...stats }),
+    notify() {
+      if (!loop || stopping) return;
+      nudged = true;
+      wakeAll();
+    },
   };
 }

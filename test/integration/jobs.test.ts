@@ -453,6 +453,22 @@ describe.each(backends())('job queue on %s', (backend) => {
     expect(rows.filter((r) => r.status === 'done')).toHaveLength(n);
   });
 
+  it('notify() makes a started worker claim new jobs at once instead of at its next poll', async () => {
+    await clearQueue();
+    await freshTenants();
+    const ran: number[] = [];
+    const w = worker({ pollMs: 60_000, handlers: { nudge: async () => void ran.push(Date.now()) } });
+    w.start();
+    await sleep(50); // the first (empty) claim is done; the worker now naps for a minute
+    await withTenant(database.db, a, (tx) => queue.enqueue(tx, a, { kind: 'nudge', payload: {} }));
+    const t0 = Date.now();
+    w.notify();
+    while (ran.length === 0 && Date.now() - t0 < 5_000) await sleep(5);
+    await w.stop();
+    expect(ran).toHaveLength(1);
+    expect(ran[0]! - t0).toBeLessThan(2_000);
+  });
+
   it('stop() waits for running jobs and claims nothing more', async () => {
     await clearQueue();
     await freshTenants();

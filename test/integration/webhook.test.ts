@@ -27,6 +27,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
   let unsigned: ZendeskFixture;
   let app: ReturnType<typeof testApp>['app'];
   const log = captureLogger();
+  let enqueuedCalls = 0;
 
   beforeAll(async () => {
     database = await createTestDatabase(backend);
@@ -35,7 +36,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     reauth = await createZendeskTenant(database.db, vault, { status: 'needs_reauth' });
     revoked = await createZendeskTenant(database.db, vault, { status: 'revoked' });
     unsigned = await createZendeskTenant(database.db, vault, { withSecret: false });
-    app = testApp(database, { vault, logger: log.logger }).app;
+    app = testApp(database, { vault, logger: log.logger, jobsEnqueued: () => void enqueuedCalls++ }).app;
   });
   afterAll(() => database?.close());
 
@@ -116,6 +117,8 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, duplicate: true });
     expect(await stored()).toEqual(before);
+    // Only the first delivery woke the worker.
+    expect(enqueuedCalls).toBe(1);
   });
 
   it('the same ticket event under a new invocation id (a second send) is one job', async () => {
