@@ -1,8 +1,8 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
-import { slackInstallations } from '../db/schema/index.ts';
-import { withTenant } from '../db/tenant.ts';
+import { slackInstallations, tenants } from '../db/schema/index.ts';
+import { withLookupRole, withTenant } from '../db/tenant.ts';
 import { AppError, dbErrorCode } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { tenantIdBySlackAnyStatus } from '../slack/uninstall.ts';
@@ -10,6 +10,25 @@ import type { Actor } from '../tenancy/context.ts';
 import { createTenant } from '../tenancy/tenants.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import type { SlackInstallResponse } from './slack.ts';
+
+/**
+ * Refuses to attach a connection to a tenant that is being deleted (its data is about to be
+ * purged). Reads only tenants.id/status, as the look-up role.
+ */
+export async function assertTenantActive(db: Db, tenantId: string): Promise<void> {
+  const rows = await withLookupRole(db, (tx) =>
+    tx.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, tenantId)).limit(1),
+  );
+  const status = rows[0]?.status;
+  if (status !== 'active') {
+    throw new AppError(
+      'conflict',
+      status === 'deleting'
+        ? 'This account is being deleted. Install again once the deletion has completed, or contact support to cancel it.'
+        : 'This account no longer exists.',
+    );
+  }
+}
 
 export interface InstallDeps {
   db: Db;
@@ -81,6 +100,7 @@ export async function storeSlackInstall(
     tenantCreated = true;
   }
 
+  if (!tenantCreated) await assertTenantActive(deps.db, tenantId);
   const sealed = {
     accessToken: await deps.vault.seal(tenantId, 'slack_access_token', g.access_token),
     refreshToken: g.refresh_token

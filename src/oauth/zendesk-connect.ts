@@ -8,7 +8,7 @@ import type { Actor } from '../tenancy/context.ts';
 import { tenantIdByZendeskSubdomain } from '../tenancy/lookup.ts';
 import { createTenant } from '../tenancy/tenants.ts';
 import type { RefreshedPair } from './slack.ts';
-import type { InstallDeps } from './slack-install.ts';
+import { assertTenantActive, type InstallDeps } from './slack-install.ts';
 
 export interface ZendeskConnectResult {
   tenantId: string;
@@ -59,6 +59,7 @@ export async function storeZendeskConnection(
     ).id;
     tenantCreated = true;
   }
+  if (!tenantCreated) await assertTenantActive(deps.db, tenantId);
   const sealed = {
     accessToken: await deps.vault.seal(tenantId, 'zendesk_access_token', input.pair.accessToken),
     refreshToken: await deps.vault.seal(tenantId, 'zendesk_refresh_token', input.pair.refreshToken),

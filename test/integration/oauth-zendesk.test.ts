@@ -1,5 +1,6 @@
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, zendeskConnections } from '../../src/db/schema/index.ts';
+import { auditEvents, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
 import { tenantIdByZendeskHook, tenantIdByZendeskSubdomain } from '../../src/tenancy/lookup.ts';
@@ -194,6 +195,21 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
     const replay = await app().request(`/zendesk/oauth/callback?code=${used}&state=${state}`);
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as ErrBody).error.code).toBe('invalid_state');
+  });
+
+  it('refuses to reconnect into a tenant that is being deleted', async () => {
+    const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'initech'))!;
+    expect(tenantId).toMatch(/^tn_/);
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+      await tx.update(tenants).set({ status: 'deleting' }).where(eq(tenants.id, tenantId));
+    });
+    const [before] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    const { res } = await connect(initech);
+    expect(res.status).toBe(409);
+    expect(await res.text()).toContain('being deleted');
+    const [after] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    expect(after!.tokenVersion).toBe(before!.tokenVersion);
   });
 
   it('shows a readable page when Zendesk redirects back with an error', async () => {
