@@ -253,35 +253,62 @@ export async function seedScenario(
   return { tenantId, connectionId, hookId, webhookSecret };
 }
 
+/**
+ * A scenario's tenant seeded into `database`, msw answering for its Zendesk account and Context
+ * API, and the real `zendesk.ticket` handler. Tests use it to drive the pipeline directly.
+ */
+export async function setupScenarioPipeline(
+  s: Scenario,
+  opts: { database: Database; server: RunOptions['server']; drafter?: Drafter; handlers?: RequestHandler[] },
+) {
+  const { database } = opts;
+  const now = new Date(s.now);
+  const clock = () => new Date(now);
+  const vault = createVault([{ version: 1, key: generateMasterKey() }]);
+  const logger = createLogger('silent');
+  const contextUrl = `https://context-api.${s.tenant.zendeskSubdomain}.example/copilot/context`;
+  const contextSecret = randomToken(32);
+  const seeded = await seedScenario(database, vault, s, contextUrl, contextSecret);
+  const notes: { body: string; public: boolean }[] = [];
+  const contextCalls: { level: string }[] = [];
+  opts.server.use(
+    ...(opts.handlers ?? []),
+    ...zendeskHandlers(s, notes),
+    contextApiHandler(s, contextUrl, contextSecret, contextCalls),
+  );
+  const tokens: TokenProvider = { getAccessToken: async () => 'scenario-zendesk-token' };
+  const deps = {
+    database,
+    vault,
+    tokens,
+    drafter: opts.drafter ?? createOfflineDrafter(),
+    logger,
+    now: clock,
+    resolver: async () => ['203.0.113.7'],
+  };
+  return {
+    ...seeded,
+    deps,
+    handler: createTicketHandler(deps),
+    notes,
+    contextCalls,
+    contextUrl,
+    contextSecret,
+    now,
+    clock,
+    vault,
+    logger,
+    tokens,
+  };
+}
+
 export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const failures: string[] = [];
   const database = await openDatabase({ dataDir: 'memory://' });
   try {
     await database.migrate();
-    const now = new Date(s.now);
-    const clock = () => new Date(now);
-    const vault = createVault([{ version: 1, key: generateMasterKey() }]);
-    const logger = createLogger('silent');
-    const contextUrl = `https://context-api.${s.tenant.zendeskSubdomain}.example/copilot/context`;
-    const contextSecret = randomToken(32);
-    const seeded = await seedScenario(database, vault, s, contextUrl, contextSecret);
-    const notes: { body: string; public: boolean }[] = [];
-    const contextCalls: { level: string }[] = [];
-    opts.server.use(
-      ...(opts.handlers ?? []),
-      ...zendeskHandlers(s, notes),
-      contextApiHandler(s, contextUrl, contextSecret, contextCalls),
-    );
-    const tokens: TokenProvider = { getAccessToken: async () => 'scenario-zendesk-token' };
-    const handler = createTicketHandler({
-      database,
-      vault,
-      tokens,
-      drafter: opts.drafter ?? createOfflineDrafter(),
-      logger,
-      now: clock,
-      resolver: async () => ['203.0.113.7'],
-    });
+    const seeded = await setupScenarioPipeline(s, { database, ...opts });
+    const { now, clock, vault, logger, tokens, handler, notes } = seeded;
     // The ticket arrives as Zendesk sends it: the trigger body, signed with the hook's secret.
     const app = createApp({
       config: parseConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: 'https://copilot.scenario.test' }),

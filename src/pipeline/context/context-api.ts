@@ -60,6 +60,8 @@ export interface ContextApiDeps {
   now: () => Date;
   allowPrivate: boolean;
   resolver?: Resolver;
+  /** The network (default: the global fetch, looked up per call). */
+  fetch?: typeof fetch;
 }
 
 export class ContextApiError extends Error {
@@ -71,10 +73,27 @@ export class ContextApiError extends Error {
   }
 }
 
-async function readCapped(res: Response, max: number): Promise<string> {
+/**
+ * Releases a body we do not use: drained in the background up to 64 KiB, cancelled beyond.
+ */
+function discard(res: Response): void {
+  readCapped(res, 64 * 1024, true).catch(() => {});
+}
+
+/**
+ * Reads the body as text, counting bytes as they arrive. Over `max`, stops: `abort` (the
+ * request's own controller) when given, else the reader is cancelled.
+ */
+async function readCapped(
+  res: Response,
+  max: number,
+  ignoreDeclared = false,
+  abort?: () => void,
+): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? 'NaN');
-  if (Number.isFinite(declared) && declared > max) {
-    await res.body?.cancel();
+  if (!ignoreDeclared && Number.isFinite(declared) && declared > max) {
+    if (abort) abort();
+    else discard(res);
     throw new ContextApiError(`response larger than ${max} bytes`);
   }
   if (!res.body) return '';
@@ -86,7 +105,8 @@ async function readCapped(res: Response, max: number): Promise<string> {
     if (done) break;
     total += value.byteLength;
     if (total > max) {
-      await reader.cancel();
+      if (abort) abort();
+      else void reader.cancel().catch(() => {});
       throw new ContextApiError(`response larger than ${max} bytes`);
     }
     chunks.push(value);
@@ -173,10 +193,15 @@ export function createContextApiProvider(
         { ok: true; data: z.infer<typeof responseSchema> } | { ok: false; status: number }
       > => {
         const timestamp = String(Math.floor(deps.now().getTime() / 1000));
-        const attemptSignal = AbortSignal.any([signal, AbortSignal.timeout(settings.attemptTimeoutMs)]);
+        const stop = new AbortController();
+        const attemptSignal = AbortSignal.any([
+          signal,
+          stop.signal,
+          AbortSignal.timeout(settings.attemptTimeoutMs),
+        ]);
         let res: Response;
         try {
-          res = await fetch(url, {
+          res = await (deps.fetch ?? globalThis.fetch)(url, {
             method: 'POST',
             headers: {
               'content-type': 'application/json',
@@ -193,20 +218,20 @@ export function createContextApiProvider(
           throw new ContextApiError(attemptSignal.aborted ? 'attempt timed out' : 'request failed', true);
         }
         if (res.status >= 500) {
-          await res.body?.cancel();
+          discard(res);
           throw new ContextApiError(`answered ${res.status}`, true);
         }
         if (res.status >= 300 && res.status < 400) {
-          await res.body?.cancel();
+          discard(res);
           throw new ContextApiError(`answered a redirect (${res.status}); redirects are not followed`);
         }
         if (res.status >= 400) {
-          await res.body?.cancel();
+          discard(res);
           return { ok: false, status: res.status };
         }
         let text: string;
         try {
-          text = await readCapped(res, settings.maxResponseBytes);
+          text = await readCapped(res, settings.maxResponseBytes, false, () => stop.abort());
         } catch (e) {
           if (e instanceof ContextApiError) throw e;
           if (signal.aborted) throw e;
