@@ -67,6 +67,26 @@ describe.each(backends())('admin sessions on %s', (backend) => {
     }
   });
 
+  it('the admin page escapes what it shows', async () => {
+    const evil = (await createTenant(database.db, { name: '<script>alert(1)</script>', actor: system })).id;
+    const s = await createSession(database.db, {
+      tenantId: evil,
+      userId: 'U"><img src=x onerror=alert(2)>',
+      userName: '<b>boss</b>',
+      role: 'owner',
+      via: 'slack_oidc',
+      now: NOW,
+    });
+    const res = await page(NOW, `hc_session=${s.token}`);
+    const html = await res.text();
+    expect(res.status).toBe(200);
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img src=x');
+    expect(html).not.toContain('<b>boss');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
   it('the sweep deletes expired sessions only', async () => {
     const old = await createSession(database.db, {
       tenantId: a,
