@@ -1,6 +1,7 @@
-import { zendeskDeprovisioner } from '../http/admin-routes.ts';
 import { describeError } from '../lib/errors.ts';
+import { createTokenManager } from '../oauth/token-manager.ts';
 import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
+import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /**
@@ -29,12 +30,17 @@ try {
       process.stderr.write(USAGE);
       code = 2;
     } else {
-      const deps = { config, database: rt.database, vault: rt.vault, logger: rt.logger };
+      const tokens = createTokenManager({ db: rt.database.db, vault: rt.vault, config, logger: rt.logger });
       const r = await requestTenantDeletion(rt.database.db, {
         tenantId,
         actor,
         retentionDays: config.TENANT_RETENTION_DAYS,
-        deprovision: zendeskDeprovisioner(deps, actor),
+        deprovision: zendeskDeprovisioner({
+          db: rt.database.db,
+          vault: rt.vault,
+          tokens,
+          publicUrl: config.PUBLIC_URL,
+        }),
         log: rt.logger,
       });
       process.stdout.write(

@@ -3,43 +3,14 @@ import { audit, exportAuditTrail } from '../audit/audit.ts';
 import { slackInstallations, tenants, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { timingSafeEqualString } from '../lib/crypto.ts';
-import { AppError } from '../lib/errors.ts';
-import type { Actor } from '../tenancy/context.ts';
-import { type Deprovision, requestTenantDeletion } from '../tenancy/deletion.ts';
+import { requestTenantDeletion } from '../tenancy/deletion.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
-import { disconnectZendesk } from '../zendesk/provisioning.ts';
 import { escapeHtml, htmlPage } from './admin-html.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
-import { tokensOf } from './install-routes.ts';
 import { clearSessionCookie, sameOriginPost, sessionToken, setSessionCookie } from './session.ts';
-import type { AppDeps, AppEnv } from './types.ts';
-
-/**
- * Removes what we provisioned in the tenant's Zendesk (triggers, webhook) and revokes its token,
- * through provisioning's disconnect. A tenant without a Zendesk connection has nothing to remove.
- */
-export function zendeskDeprovisioner(deps: AppDeps, actor: Actor, requestId?: string): Deprovision {
-  return async (tenantId) => {
-    try {
-      await disconnectZendesk(
-        {
-          db: deps.database.db,
-          vault: deps.vault,
-          tokens: tokensOf(deps),
-          publicUrl: deps.config.PUBLIC_URL,
-          actor,
-          requestId,
-        },
-        tenantId,
-      );
-    } catch (e) {
-      if (e instanceof AppError && e.code === 'not_found') return;
-      throw e;
-    }
-  };
-}
+import type { AppEnv } from './types.ts';
 
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });
 
@@ -180,7 +151,9 @@ ${admin ? '<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)
       retentionDays: config.TENANT_RETENTION_DAYS,
       requestId: c.get('requestId'),
       now: now?.() ?? new Date(),
-      deprovision: deps.deprovision ?? zendeskDeprovisioner(deps, adminActor(p), c.get('requestId')),
+      // The entry wires Zendesk deprovisioning (src/zendesk/provisioning.ts); without it the
+      // deletion is recorded with zendeskDeprovisioning 'unavailable'.
+      deprovision: deps.deprovision,
       log: logger,
     });
     if (json) {

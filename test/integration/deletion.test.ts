@@ -25,9 +25,12 @@ import {
   zendeskConnections,
 } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import { purgeDueTenants, requestTenantDeletion, tenantOwnedTables } from '../../src/tenancy/deletion.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
+import { zendeskDeprovisioner } from '../../src/zendesk/provisioning.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
@@ -308,6 +311,19 @@ describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', 
     database = await createTestDatabase(backend);
   });
   afterAll(() => database?.close());
+  // Wired as the Node entry does: provisioning's deprovisioner over a real token manager.
+  const realDeprovision = () =>
+    zendeskDeprovisioner({
+      db: database.db,
+      vault,
+      tokens: createTokenManager({
+        db: database.db,
+        vault,
+        config: testConfig(),
+        logger: createLogger('silent'),
+      }),
+      publicUrl: 'https://copilot.test',
+    });
 
   it('deletes our triggers and webhook and revokes the token before erasing it', async () => {
     calls.length = 0;
@@ -329,7 +345,7 @@ describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', 
       role: 'owner',
       via: 'slack_oidc',
     });
-    const { app } = testApp(database, { vault });
+    const { app } = testApp(database, { vault, deprovision: realDeprovision() });
     const res = await app.request('/admin/tenant/delete', {
       method: 'POST',
       headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -359,7 +375,7 @@ describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', 
       role: 'admin',
       via: 'slack_oidc',
     });
-    const { app } = testApp(database, { vault });
+    const { app } = testApp(database, { vault, deprovision: realDeprovision() });
     const res = await app.request('/admin/tenant/delete', {
       method: 'POST',
       headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/json' },
