@@ -90,7 +90,10 @@ function promptFacts(facts: ContextFact[]) {
 export function buildDraftPrompt(input: DraftInput): DraftPrompt {
   const { context, ticket } = input;
   const boundary = `TICKET-${randomToken(12)}`;
-  const books = matchPlaybooks(playbooksOf(context.facts), `${ticket.subject}\n${ticket.body}`).slice(0, 3);
+  // Matching playbooks first, then the others (the model can judge fit better than keywords).
+  const all = playbooksOf(context.facts);
+  const matched = matchPlaybooks(all, `${ticket.subject}\n${ticket.body}`).map((m) => m.book);
+  const books = [...matched, ...all.filter((b) => !matched.includes(b))].slice(0, 8);
   const kb = context.facts
     .filter((f) => f.key === 'kb_article')
     .map((f) => ({ id: f.id, ...(f.value as Record<string, unknown>) }));
@@ -104,8 +107,8 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
   ].join('\n\n');
   const user = [
     `LEVEL: ${context.level}`,
-    `PLAYBOOKS (the support team's guidance for this kind of question):\n${JSON.stringify(
-      books.map((b) => ({ id: b.book.factId, when: b.book.when, steps: b.book.steps })),
+    `PLAYBOOKS (the support team's guidance, best match first; follow the one that fits, if any):\n${JSON.stringify(
+      books.map((b) => ({ id: b.factId, when: b.when, steps: b.steps })),
       null,
       1,
     )}`,

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../../src/db/tenant.ts';
+import { guardDraft, REDACTED } from '../../src/pipeline/leak-guard.ts';
+import type { RouteDecision } from '../../src/pipeline/routing.ts';
+import { testVault } from '../helpers/app.ts';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { parseScenario } from '../scenario/format.ts';
+import { seedScenario } from '../scenario/run.ts';
+
+const scenario = parseScenario(
+  readFileSync(new URL('../fixtures/scenarios/end-user-other-merchant-brand.json', import.meta.url), 'utf8'),
+  'fixture',
+);
+
+const endUser: RouteDecision = {
+  level: 'end_user',
+  accountId: 'm_cedar',
+  endUserEmail: 'jamie.r@postbox.example',
+  endUserId: null,
+  reason: 'brand',
+};
+const account: RouteDecision = {
+  level: 'account',
+  accountId: 'm_cedar',
+  endUserEmail: null,
+  endUserId: null,
+  reason: 'org_field',
+};
+const unknown: RouteDecision = {
+  level: 'unknown',
+  accountId: null,
+  endUserEmail: null,
+  endUserId: null,
+  reason: 'no_match',
+};
+
+describe.each(backends())('leak guard on %s', (backend) => {
+  let database: TestDatabase;
+  let tenantId: string;
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+    tenantId = (await seedScenario(database, testVault(), scenario, 'https://ctx.example/c', 'secret'))
+      .tenantId;
+  });
+  afterAll(() => database?.close());
+
+  const guard = (route: RouteDecision, body: string) =>
+    withTenant(database.db, tenantId, (tx) => guardDraft(tx, route, body));
+
+  it("end-user drafts: account-private values are redacted, the end user's own record stays", async () => {
+    const body =
+      'Your reservation R-7781 is confirmed for 2026-12-02. Noor Haddad (staff@cedargoods.example) on the Premium plan ($149) ' +
+      'says Lee Wong has R-7790. Note: Disputed a chargeback in November.';
+    const r = await guard(endUser, body);
+    expect(r.verdict.action).toBe('redacted');
+    expect(r.body).toContain('R-7781');
+    expect(r.body).toContain('2026-12-02');
+    for (const leak of [
+      'Noor Haddad',
+      'staff@cedargoods.example',
+      'Premium',
+      '149',
+      'Lee Wong',
+      'R-7790',
+      'chargeback',
+    ])
+      expect(r.body, leak).not.toContain(leak);
+    expect(r.body).toContain(REDACTED);
+    expect(r.verdict.findings.map((f) => f.kind).sort()).toEqual(
+      ['internal_note', 'other_end_user', 'other_end_user_record', 'plan', 'price', 'staff', 'staff'].sort(),
+    );
+    // The verdict masks what it found.
+    expect(JSON.stringify(r.verdict)).not.toContain('Noor Haddad');
+  });
+
+  it("another account's name, id, domain or user email blocks the draft at every level", async () => {
+    for (const [route, text] of [
+      [endUser, 'Oakline Outfitters can help too.'],
+      [account, 'Like m_oak, you could reconnect.'],
+      [account, 'Write to hello@oakline.example.'],
+      [unknown, 'Are you Cedar Goods?'],
+      [unknown, 'Is your domain cedargoods.example?'],
+    ] as const) {
+      const r = await guard(route, text);
+      expect(r.verdict.action, text).toBe('blocked');
+      expect(r.body).toBe(text);
+    }
+  });
+
+  it('clean drafts pass; an account draft may name its own plan and staff; word boundaries hold', async () => {
+    expect((await guard(endUser, 'Your reservation R-7781 is confirmed.')).verdict.action).toBe('pass');
+    expect((await guard(account, 'You are on Premium; Noor Haddad is your owner.')).verdict.action).toBe(
+      'pass',
+    );
+    // "Oakline" inside another word or "premiums" are not matches.
+    expect((await guard(endUser, 'We ship premiums and 1490 items.')).verdict.action).toBe('pass');
+  });
+});

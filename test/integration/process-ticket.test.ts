@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
+import { HttpResponse, http } from 'msw';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditEvents, drafts, externalEffects } from '../../src/db/schema/index.ts';
+import { withTenant } from '../../src/db/tenant.ts';
+import type { JobContext } from '../../src/jobs/types.ts';
+import type { Drafter } from '../../src/pipeline/drafting/types.ts';
+import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
+import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { useMsw } from '../helpers/msw.ts';
+import { parseScenario, type Scenario } from '../scenario/format.ts';
+import { setupScenarioPipeline } from '../scenario/run.ts';
+
+const server = useMsw();
+const fixture = (name: string): Scenario => {
+  const path = new URL(`../fixtures/scenarios/${name}.json`, import.meta.url);
+  return parseScenario(readFileSync(path, 'utf8'), name);
+};
+
+describe.each(backends())('zendesk.ticket job on %s', (backend) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase(backend);
+  });
+  afterAll(() => database?.close());
+
+  function job(p: { tenantId: string; connectionId: string }, ticketId: number, attempt = 1): JobContext {
+    return {
+      tenantId: p.tenantId,
+      jobId: 'job_test',
+      kind: 'zendesk.ticket',
+      attempt,
+      signal: new AbortController().signal,
+      payload: {
+        connectionId: p.connectionId,
+        ticketId: String(ticketId),
+        event: 'ticket_created',
+        invocationId: 'inv-1',
+      },
+    };
+  }
+
+  async function state(tenantId: string) {
+    return withTenant(database.db, tenantId, async (tx) => ({
+      drafts: await tx.select().from(drafts),
+      effects: await tx.select().from(externalEffects),
+      audit: (await tx.select().from(auditEvents)).map((e) => `${e.action}:${e.outcome}`),
+    }));
+  }
+
+  it('stores one pending draft with citations and context snapshot, posts one internal note, audits each step; a rerun changes nothing', async () => {
+    const s = fixture('domain-routed-integration');
+    const p = await setupScenarioPipeline(s, { database, server });
+    const first = await processTicketJob(p.deps, job(p, s.ticket.id));
+    expect(first).toMatchObject({ created: true, status: 'pending', notePosted: true });
+    const second = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
+    expect(second).toMatchObject({ draftId: first.draftId, created: false, notePosted: false });
+
+    const st = await state(p.tenantId);
+    expect(st.drafts).toHaveLength(1);
+    const d = st.drafts[0]!;
+    expect(d).toMatchObject({
+      status: 'pending',
+      route: 'account',
+      accountId: 'hc-0917',
+      drafter: 'offline',
+    });
+    expect(d.citations).toContain('ctx:integrations');
+    expect((d.contextSnapshot.facts as { id: string }[]).map((f) => f.id)).toContain('ctx:integrations');
+    expect(d.guardVerdict).toMatchObject({ action: 'pass' });
+    expect(p.notes).toHaveLength(1);
+    expect(p.notes[0]).toMatchObject({ public: false });
+    expect(p.notes[0]!.body).toContain(`[copilot:${first.draftId}]`);
+    expect(st.effects).toEqual([
+      expect.objectContaining({ key: `zendesk-note:${s.ticket.id}:${first.draftId}`, status: 'done' }),
+    ]);
+    expect(st.audit.filter((a) => a !== 'tenant.created:success')).toEqual([
+      'context.loaded:success',
+      'draft.created:success',
+      'zendesk.note_posted:success',
+    ]);
+  });
+
+  it('a note that failed is posted on the retry, once; the retry does not draft again', async () => {
+    const s = fixture('custom-org-field-plan-gated');
+    const p = await setupScenarioPipeline(s, { database, server });
+    let puts = 0;
+    server.use(
+      http.put(
+        `https://${s.tenant.zendeskSubdomain}.zendesk.com/api/v2/tickets/${s.ticket.id}.json`,
+        () => {
+          puts++;
+          return HttpResponse.json({ error: 'boom' }, { status: 503 });
+        },
+        { once: true },
+      ),
+    );
+    await expect(processTicketJob(p.deps, job(p, s.ticket.id))).rejects.toMatchObject({
+      code: 'upstream_error',
+      retryable: true,
+    });
+    let st = await state(p.tenantId);
+    expect(st.drafts).toHaveLength(1);
+    expect(st.effects[0]).toMatchObject({ status: 'failed' });
+    expect(p.notes).toHaveLength(0);
+
+    const retry = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
+    expect(retry).toMatchObject({ created: false, notePosted: true });
+    await processTicketJob(p.deps, job(p, s.ticket.id, 3));
+    st = await state(p.tenantId);
+    expect(puts).toBe(1);
+    expect(p.notes).toHaveLength(1);
+    expect(st.drafts).toHaveLength(1);
+    expect(st.effects[0]).toMatchObject({ status: 'done' });
+    expect(st.audit).toContain('zendesk.note_posted:failure');
+  });
+
+  it('a claim left "started" by a crash is reconciled from the ticket comments, not posted twice', async () => {
+    const s = fixture('end-user-other-merchant-brand');
+    const p = await setupScenarioPipeline(s, { database, server });
+    const first = await processTicketJob(p.deps, job(p, s.ticket.id));
+    // The process died after Zendesk accepted the note and before the ledger said so.
+    const key = `zendesk-note:${s.ticket.id}:${first.draftId}`;
+    await withTenant(database.db, p.tenantId, (tx) =>
+      tx.update(externalEffects).set({ status: 'started' }).where(eq(externalEffects.key, key)),
+    );
+    const again = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
+    expect(again.notePosted).toBe(false);
+    expect(p.notes).toHaveLength(1);
+    const st = await state(p.tenantId);
+    expect(st.effects[0]).toMatchObject({ status: 'done', result: { reconciled: true } });
+
+    // And when the crash came before the call, the reconciliation finds nothing and posts once.
+    p.notes.length = 0;
+    await withTenant(database.db, p.tenantId, (tx) =>
+      tx.update(externalEffects).set({ status: 'started' }).where(eq(externalEffects.key, key)),
+    );
+    expect((await processTicketJob(p.deps, job(p, s.ticket.id, 3))).notePosted).toBe(true);
+    expect(p.notes).toHaveLength(1);
+  });
+
+  it('a leaking draft is stored blocked with the verdict, and the note says it was held back', async () => {
+    const base = fixture('end-user-other-merchant-brand');
+    const s = { ...base, tenant: { ...base.tenant, zendeskSubdomain: 'shelfwise-two' } };
+    const leaky: Drafter = {
+      name: 'leaky',
+      draft: async () => ({
+        reply:
+          'Your reservation R-7781 is confirmed. Oakline Outfitters (hello@oakline.example) also says hi.',
+        citedFactIds: ['ctx:records', 'made:up'],
+        confidence: 0.9,
+        needsHumanReason: null,
+        drafter: 'leaky',
+        model: null,
+      }),
+    };
+    const p = await setupScenarioPipeline(s, { database, server, drafter: leaky });
+    const r = await processTicketJob(p.deps, job(p, s.ticket.id));
+    expect(r.status).toBe('blocked');
+    const [d] = (await state(p.tenantId)).drafts;
+    expect(d!.status).toBe('blocked');
+    expect(d!.citations).toEqual(['ctx:records']); // ids not in the context are dropped
+    expect(d!.guardVerdict).toMatchObject({ action: 'blocked' });
+    expect(JSON.stringify(d!.guardVerdict)).not.toContain('hello@oakline.example');
+    expect(p.notes[0]!.body).toMatch(/held it back/);
+    expect((await state(p.tenantId)).audit).toContain('draft.blocked:denied');
+  });
+});
