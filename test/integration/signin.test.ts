@@ -239,7 +239,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
         vault,
         tokens: storedTokenProvider(database, vault),
       }).app;
-      let tokenAnswer: 'ok' | 'ok_false' | 'rogue' | 'member_unknown' = 'ok';
+      let tokenAnswer: 'ok' | 'ok_false' | 'rogue' | 'member_unknown' | 'bad_nonce' | 'wrong_aud' = 'ok';
       let lastTokenRequest: URLSearchParams | undefined;
       server.use(
         http.get('https://slack.com/openid/connect/keys', () => HttpResponse.json({ keys: [jwk] })),
@@ -247,7 +247,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
           const form = new URLSearchParams(await request.text());
           lastTokenRequest = form;
           if (tokenAnswer === 'ok_false') return HttpResponse.json({ ok: false, error: 'invalid_code' });
-          const nonce = pendingNonce;
+          const nonce = tokenAnswer === 'bad_nonce' ? 'not-the-nonce-we-sent' : pendingNonce;
           const user = tokenAnswer === 'member_unknown' ? 'U_GHOST' : 'U_OWNER';
           const idToken = await new SignJWT({
             nonce,
@@ -257,7 +257,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
           })
             .setProtectedHeader({ alg: 'RS256', kid: 'slack-1' })
             .setIssuer('https://slack.com')
-            .setAudience(CLIENT_ID)
+            .setAudience(tokenAnswer === 'wrong_aud' ? 'another-app' : CLIENT_ID)
             .setSubject(user)
             .setIssuedAt()
             .setExpirationTime('5m')
@@ -292,7 +292,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
       const page = await slackApp.request('/admin', { headers: { cookie: `hc_session=${session}` } });
       expect(await page.text()).toContain('role <strong>owner</strong>');
 
-      for (const bad of ['ok_false', 'rogue', 'member_unknown'] as const) {
+      for (const bad of ['ok_false', 'rogue', 'member_unknown', 'bad_nonce', 'wrong_aud'] as const) {
         const res = await attempt(bad);
         expect(res.status, bad).toBe(502);
         expect(cookiesOf(res).hc_session, bad).toBeUndefined();
