@@ -6,6 +6,8 @@ import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
 import { startTokenSweep } from '../oauth/sweep.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
+import { drafterFromConfig } from '../pipeline/drafting/openai.ts';
+import { createTicketHandler, TICKET_JOB_KIND } from '../pipeline/process-ticket.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
@@ -32,6 +34,8 @@ const queue = createJobQueue();
 const tokens = createTokenManager({ db: rt.database.db, vault: rt.vault, config, logger: rt.logger });
 // One-time local admin links exist only on the embedded database (see README, admin sign-in).
 const localLogin = rt.database.kind === 'pglite' ? createLocalLoginLinks() : undefined;
+// Drafts: OpenAI when OPENAI_API_KEY is set, else the offline drafter.
+const drafter = drafterFromConfig(config);
 const app = createApp({
   config,
   database: rt.database,
@@ -42,6 +46,7 @@ const app = createApp({
   jobsEnqueued: () => worker?.notify(),
   localLogin,
   tokens,
+  drafter,
   deprovision: zendeskDeprovisioner({
     db: rt.database.db,
     vault: rt.vault,
@@ -54,8 +59,17 @@ const tokenSweep = startTokenSweep({ db: rt.database.db, tokens, logger: rt.logg
 // Purges tenants whose deletion retention window has passed (hourly).
 const stopPurgeSweep = startPurgeSweep(rt.database.db, rt.logger);
 
-// Job handlers by kind; the ticket pipeline registers 'zendesk.ticket' here.
-const jobHandlers: Record<string, JobHandler> = {};
+// Job handlers by kind.
+const jobHandlers: Record<string, JobHandler> = {
+  [TICKET_JOB_KIND]: createTicketHandler({
+    database: rt.database,
+    vault: rt.vault,
+    tokens,
+    drafter,
+    logger: rt.logger,
+    allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
+  }),
+};
 const worker = config.WORKER_ENABLED
   ? createWorker({ database: rt.database, handlers: jobHandlers, logger: rt.logger })
   : undefined;

@@ -3,6 +3,7 @@ import type { Database } from '../db/client.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { Drafter } from '../pipeline/drafting/types.ts';
 import type { SlackBolt } from '../slack/bolt.ts';
 import type { OidcIssuer } from '../slack/signin.ts';
 import type { Deprovision } from '../tenancy/deletion.ts';
@@ -27,6 +28,8 @@ export interface AppDeps {
   tokens?: TokenProvider;
   /** Durable job queue (src/jobs/). */
   queue?: JobQueue;
+  /** Draft writer for tickets and questions (src/pipeline/drafting/: OpenAI or offline). */
+  drafter?: Drafter;
   /** Called after a request committed new jobs, so an in-process worker claims them at once (Worker.notify). */
   jobsEnqueued?: () => void;
   /** "Sign in with Slack" issuer; Slack's by default (tests use an in-process OIDC provider). */
