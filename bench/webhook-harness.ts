@@ -97,6 +97,8 @@ export interface PreparedRequest {
   ticketId: number;
   body: string;
   headers: Record<string, string>;
+  /** A control request instead: `GET /healthz` (no database), to measure the machine's own noise. */
+  control?: boolean;
 }
 
 /** A signed trigger call (signed now; the run must finish within the 5-minute freshness window). */
@@ -113,6 +115,7 @@ export async function prepareRequest(tenant: ZendeskFixture, ticketId: number): 
 }
 
 export interface Sample {
+  control: boolean;
   ticketId: number;
   tenantId: string;
   sentAt: number;
@@ -146,14 +149,18 @@ export async function runOpenLoop(
     inFlight++;
     const sentAt = performance.now();
     pending.push(
-      fetch(`http://127.0.0.1:${port}/webhooks/zendesk/${req.tenant.hookId}`, {
-        method: 'POST',
-        headers: req.headers,
-        body: req.body,
-      })
+      (req.control
+        ? fetch(`http://127.0.0.1:${port}/healthz`)
+        : fetch(`http://127.0.0.1:${port}/webhooks/zendesk/${req.tenant.hookId}`, {
+            method: 'POST',
+            headers: req.headers,
+            body: req.body,
+          })
+      )
         .then(async (res) => {
           await res.arrayBuffer();
           samples.push({
+            control: req.control === true,
             ticketId: req.ticketId,
             tenantId: req.tenant.tenantId,
             sentAt,

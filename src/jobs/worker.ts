@@ -342,6 +342,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       log.info('worker stopped', { ...stats });
     },
     async runUntilIdle({ timeoutMs = 30_000 } = {}) {
+      if (stopping) throw new AppError('internal', 'this worker was stopped');
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         await yieldToEventLoop();
