@@ -49,6 +49,8 @@ describe.each(backends())('Bolt behind POST /slack/events on %s', (backend) => {
         botUserId: 'UBOTA',
         botId: 'BBOTA',
         accessToken: sealed,
+        // Installed before the (fixed) test clock: a later install would make the event stale.
+        updatedAt: new Date('2023-01-01T00:00:00Z'),
       }),
     );
     // A tiny real token provider over the stored sealed token (the token manager is another module).

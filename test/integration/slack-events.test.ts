@@ -301,6 +301,8 @@ describe.each(backends())('POST /slack/events on %s', (backend) => {
         isEnterpriseInstall: true,
         botUserId: 'UBOTE',
         accessToken: sealed,
+        // Installed before the (fixed) test clock: a later install would make the event stale.
+        updatedAt: new Date('2023-01-01T00:00:00Z'),
       }),
     );
     const orgAuth = {
