@@ -1,5 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { AppError } from '../lib/errors.ts';
+import { discardBody } from '../lib/http.ts';
 
 /**
  * The generic half of both install flows: an RFC 6749 token endpoint driven by oauth4webapi
@@ -54,14 +55,14 @@ function parts(cfg: TokenEndpointConfig) {
 async function precheck(cfg: TokenEndpointConfig, res: Response): Promise<void> {
   if (res.status === 429) {
     const retryAfterMs = Math.max(0, Number(res.headers.get('retry-after') ?? '60') * 1000) || 60_000;
-    await res.body?.cancel();
+    await discardBody(res);
     throw new AppError('rate_limited', `${cfg.label} is rate limiting token requests`, {
       retryable: true,
       detail: { retryAfterMs, status: 429 },
     });
   }
   if (res.status >= 500) {
-    await res.body?.cancel();
+    await discardBody(res);
     throw new AppError('upstream_error', `${cfg.label} token endpoint answered ${res.status}`, {
       retryable: true,
       detail: { status: res.status },

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { AppError } from '../lib/errors.ts';
+import { discardBody } from '../lib/http.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 
 /**
@@ -85,7 +86,7 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
       if (res.status === 429) {
         const waitMs = Math.max(0, Number(res.headers.get('retry-after') ?? '60') * 1000);
         if (waitMs <= maxWait && attempt < 3) {
-          await res.body?.cancel();
+          await discardBody(res);
           await sleep(waitMs);
           continue;
         }
@@ -102,7 +103,7 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
   async function check(res: Response, method: string, path: string): Promise<void> {
     if (res.ok) return;
     const status = res.status;
-    await res.body?.cancel();
+    await discardBody(res);
     if (status === 401)
       throw new AppError('unauthorized', 'Zendesk refused our token', { detail: { status } });
     throw new AppError('upstream_error', `Zendesk answered ${status} to ${method} ${path.split('?')[0]}`, {
@@ -135,7 +136,7 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
     async send(method, path, body) {
       const res = await raw(method, path, body);
       await check(res, method, path);
-      await res.body?.cancel();
+      await discardBody(res);
       return res.status;
     },
   };
