@@ -21,6 +21,7 @@ import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { newId, randomToken } from '../../src/lib/ids.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import type { TokenProvider } from '../../src/oauth/token-provider.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/pipeline/context/context-api.ts';
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
@@ -61,6 +62,8 @@ export interface RunOptions {
   handlers?: RequestHandler[];
 }
 
+/** The Zendesk access token sealed into the scenario's connection; the mock requires it. */
+const ZENDESK_TOKEN = 'zd-scenario-access-token';
 const REQUESTER_ID = 9_100_001;
 const ORG_ID = 9_200_001;
 const BRAND_ID = 9_300_001;
@@ -87,6 +90,8 @@ function contextFacts(s: Scenario, accountId: string, keys: string[], endUserEma
 
 export function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]): RequestHandler[] {
   const base = `https://${s.tenant.zendeskSubdomain}.zendesk.com`;
+  const unauthorized = () => HttpResponse.json({ error: 'invalid_token' }, { status: 401 });
+  const authorized = (request: Request) => request.headers.get('authorization') === `Bearer ${ZENDESK_TOKEN}`;
   const t = s.ticket;
   const account = s.accounts.find((a) => a.id === t.organization?.fields[s.tenant.routing.orgField]);
   const recent = (account?.recentTickets ?? [])
@@ -98,6 +103,7 @@ export function zendeskHandlers(s: Scenario, notes: { body: string; public: bool
       created_at: typeof x.createdAt === 'string' ? x.createdAt : null,
     }));
   return [
+    http.all(`${base}/*`, ({ request }) => (authorized(request) ? undefined : unauthorized())),
     http.get(`${base}/api/v2/tickets/${t.id}.json`, () =>
       HttpResponse.json({
         ticket: {
@@ -247,6 +253,8 @@ export async function seedScenario(
       subdomain: s.tenant.zendeskSubdomain,
       hookId,
       webhookSecret: await vault.seal(tenantId, 'zendesk_webhook_secret', webhookSecret),
+      accessToken: await vault.seal(tenantId, 'zendesk_access_token', ZENDESK_TOKEN),
+      accessExpiresAt: new Date(Date.parse(s.now) + 8 * 3600_000),
       status: 'active',
     });
   });
@@ -276,7 +284,14 @@ export async function setupScenarioPipeline(
     ...zendeskHandlers(s, notes),
     contextApiHandler(s, contextUrl, contextSecret, contextCalls),
   );
-  const tokens: TokenProvider = { getAccessToken: async () => 'scenario-zendesk-token' };
+  // The real token manager: reads and opens the connection's sealed access token.
+  const tokens: TokenProvider = createTokenManager({
+    db: database.db,
+    vault,
+    config: parseConfig({ LOG_LEVEL: 'silent' }),
+    logger,
+    now: clock,
+  });
   const deps = {
     database,
     vault,

@@ -512,6 +512,10 @@ export function createOfflineDrafter(): Drafter {
         const matched = matchPlaybooks(books, ticketText, signals);
         const roleBook = matched.find((m) => ROLE_WORDS.test(`${m.book.when} ${m.book.steps.join(' ')}`));
         if (roleBook) roleCheck(w, input, catalog, roleBook.book, ticketWords);
+        if (w.findings === 0)
+          w.say(
+            'Thanks for your message. I could not find anything in your account that explains this yet, so a colleague will look into it and get back to you.',
+          );
         closing(w, catalog, ticketWords, usedKb, context.level);
       }
 
