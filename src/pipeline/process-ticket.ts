@@ -97,11 +97,28 @@ const ticketSchema = z.object({
 });
 const brandSchema = z.object({ brand: z.object({ id: z.number(), name: z.string() }).passthrough() });
 const commentsSchema = z.object({
-  comments: z.array(z.object({ body: z.string().nullish(), public: z.boolean().nullish() }).passthrough()),
+  comments: z.array(
+    z
+      .object({
+        body: z.string().nullish(),
+        plain_body: z.string().nullish(),
+        public: z.boolean().nullish(),
+        author_id: z.number().nullish(),
+      })
+      .passthrough(),
+  ),
 });
 
-/** Loads a ticket with its requester and organization (one sideloading call) and its brand name. */
-export async function loadZendeskTicket(api: ZendeskApi, ticketId: string): Promise<PipelineTicket> {
+/**
+ * Loads a ticket with its requester and organization (one sideloading call) and its brand name.
+ * For `comment_added` the body is the requester's latest public comment (the description is the
+ * first message only); an agent's comment never becomes the text we answer.
+ */
+export async function loadZendeskTicket(
+  api: ZendeskApi,
+  ticketId: string,
+  event = 'ticket_created',
+): Promise<PipelineTicket> {
   const r = await api.request('GET', `/api/v2/tickets/${ticketId}.json`, {
     schema: ticketSchema,
     query: { include: 'users,organizations' },
@@ -114,10 +131,19 @@ export async function loadZendeskTicket(api: ZendeskApi, ticketId: string): Prom
     const b = await api.request('GET', `/api/v2/brands/${t.brand_id}.json`, { schema: brandSchema });
     brand = b.brand.name;
   }
+  let body = t.description ?? '';
+  if (event === 'comment_added' && t.requester_id) {
+    const c = await api.request('GET', `/api/v2/tickets/${ticketId}/comments.json`, {
+      schema: commentsSchema,
+      query: { sort_order: 'desc' },
+    });
+    const latest = c.comments.find((x) => x.public !== false && x.author_id === t.requester_id);
+    if (latest) body = latest.plain_body ?? latest.body ?? body;
+  }
   return {
     id: String(t.id),
     subject: t.subject ?? '',
-    body: t.description ?? '',
+    body,
     requester: {
       id: t.requester_id ? String(t.requester_id) : null,
       email: requester?.email ?? null,
@@ -191,7 +217,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
   let created = false;
   if (!setup.existing) {
     const { settings } = setup;
-    const ticket = await loadZendeskTicket(api, p.ticketId);
+    const ticket = await loadZendeskTicket(api, p.ticketId, p.event);
     const route = await withTenant(db, tenantId, (tx) => routeTicket(tx, ticket, settings.routing));
     const providers: ContextProvider[] = [
       createZendeskProvider(api, { recentTickets: settings.context.recentTickets }),

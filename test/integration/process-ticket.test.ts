@@ -10,7 +10,7 @@ import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
-import { setupScenarioPipeline } from '../scenario/run.ts';
+import { REQUESTER_ID, setupScenarioPipeline } from '../scenario/run.ts';
 
 const server = useMsw();
 const fixture = (name: string): Scenario => {
@@ -165,5 +165,49 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
     expect(JSON.stringify(d!.guardVerdict)).not.toContain('hello@oakline.example');
     expect(p.notes[0]!.body).toMatch(/held it back/);
     expect((await state(p.tenantId)).audit).toContain('draft.blocked:denied');
+  });
+
+  it("comment_added: answers the requester's latest public comment, as a separate draft per event stamp", async () => {
+    const base = fixture('end-user-other-merchant-brand');
+    const s = {
+      ...base,
+      tenant: { ...base.tenant, zendeskSubdomain: 'shelfwise-three' },
+      ticket: { ...base.ticket, subject: 'Question', body: 'Hello, a question about my reservation.' },
+    };
+    const p = await setupScenarioPipeline(s, { database, server });
+    server.use(
+      http.get(`https://shelfwise-three.zendesk.com/api/v2/tickets/${s.ticket.id}/comments.json`, () =>
+        HttpResponse.json({
+          comments: [
+            { id: 3, author_id: 4242, public: true, body: 'Agent: is it R-7790?' },
+            {
+              id: 2,
+              author_id: REQUESTER_ID,
+              public: true,
+              body: 'It is reservation R-7781, is it confirmed?',
+            },
+            { id: 1, author_id: REQUESTER_ID, public: true, body: 'Hello, a question about my reservation.' },
+          ],
+        }),
+      ),
+    );
+    const created = await processTicketJob(p.deps, job(p, s.ticket.id));
+    const comment = await processTicketJob(p.deps, {
+      ...job(p, s.ticket.id),
+      payload: {
+        connectionId: p.connectionId,
+        ticketId: String(s.ticket.id),
+        event: 'comment_added',
+        invocationId: 'inv-2',
+        updatedAt: '2026-12-01T12:05:00Z',
+      },
+    });
+    expect(comment.draftId).not.toBe(created.draftId);
+    const st = await state(p.tenantId);
+    const byId = new Map(st.drafts.map((d) => [d.id, d]));
+    expect(byId.get(created.draftId)!.body).toContain('which one your question is about');
+    expect(byId.get(comment.draftId)!.body).toContain('I found your reservation R-7781');
+    expect(byId.get(comment.draftId)!.body).toContain('confirmed');
+    expect(byId.get(comment.draftId)!.body).not.toContain('R-7790');
   });
 });

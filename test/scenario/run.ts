@@ -64,7 +64,7 @@ export interface RunOptions {
 
 /** The Zendesk access token sealed into the scenario's connection; the mock requires it. */
 const ZENDESK_TOKEN = 'zd-scenario-access-token';
-const REQUESTER_ID = 9_100_001;
+export const REQUESTER_ID = 9_100_001;
 const ORG_ID = 9_200_001;
 const BRAND_ID = 9_300_001;
 
