@@ -345,6 +345,82 @@ function apiKeyProblems(
   if (keysLink) w.say(`You can see and manage your API keys here: ${keysLink.url}`, keysLink.factId);
 }
 
+/** Words that say little about what happened ("user updated ..."). */
+const WEAK_ACTION_WORDS = new Set(
+  wordSet('user users updated update changed change created create set account'),
+);
+
+/**
+ * Audit events that concern this requester (named in the event) or whose action words appear in
+ * the ticket; API-key events are left to the request-log check when it already ran.
+ */
+function auditEvents(w: Writer, input: DraftInput, ticketWords: Set<string>, skipKeys: boolean) {
+  const { ctx } = accountFacts(input.context.facts);
+  const fact = ctx('auditLog');
+  if (!fact || !Array.isArray(fact.value)) return;
+  const email = input.ticket.requester.email?.toLowerCase() ?? '';
+  const events = fact.value
+    .filter(isRec)
+    .filter((e) => {
+      const at = str(e.at);
+      const days = at ? (input.now.getTime() - new Date(at).getTime()) / 86_400_000 : 0;
+      if (days > 60) return false;
+      if (skipKeys && isRec(e.detail) && e.detail.keyPrefix) return false;
+      const action = String(e.action ?? '');
+      const aboutMe =
+        email !== '' &&
+        JSON.stringify(e.detail ?? {})
+          .toLowerCase()
+          .includes(email);
+      const words = overlap(wordSet(humanize(action.replace(/\./g, ' '))), ticketWords).filter(
+        (x) => !WEAK_ACTION_WORDS.has(x),
+      );
+      return aboutMe || words.length > 0;
+    })
+    .sort((a, b) => String(b.at ?? '').localeCompare(String(a.at ?? '')))
+    .slice(0, 3);
+  for (const e of events) {
+    const at = str(e.at);
+    const ago = at ? relativeDays(at, input.now) : null;
+    const detail = isRec(e.detail)
+      ? Object.entries(e.detail)
+          .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
+          .map(([k, v]) => `${humanize(k)}: ${String(v)}`)
+          .join(', ')
+      : '';
+    w.findings++;
+    w.say(
+      `Our audit log shows${at ? ` on ${formatWhen(at)}${ago ? ` (${ago})` : ''}` : ''}: ${humanize(String(e.action ?? 'change').replace(/\./g, ' '))}${detail ? ` (${detail})` : ''}${str(e.actor) ? `, by ${e.actor}` : ''}.`,
+      fact.id,
+    );
+  }
+}
+
+/** An earlier ticket of the account or requester on the same subject (two or more shared words). */
+function relatedTickets(w: Writer, input: DraftInput, ticketWords: Set<string>) {
+  const facts = input.context.facts.filter(
+    (f) =>
+      (f.source === 'context_api' && f.key === 'recentTickets') ||
+      (f.id.startsWith('zendesk:') && f.key.endsWith('Tickets')),
+  );
+  const seen = new Set<string>();
+  for (const f of facts) {
+    if (!Array.isArray(f.value)) continue;
+    for (const t of f.value.filter(isRec)) {
+      const id = String(t.id ?? '');
+      const subject = str(t.subject);
+      if (!id || !subject || seen.has(id) || id === input.ticket.id) continue;
+      if (overlap(wordSet(subject), ticketWords).length < 2) continue;
+      seen.add(id);
+      w.say(
+        `This looks related to your earlier ticket #${id} ("${subject}"${str(t.status) ? `, ${t.status}` : ''}).`,
+        f.id,
+      );
+      if (seen.size >= 2) return;
+    }
+  }
+}
+
 const ROLE_WORDS = /\b(role|roles|admin|admins|administrator|owner|owners|permission|permissions)\b/i;
 
 function roleCheck(w: Writer, input: DraftInput, catalog: Catalog, book: Playbook, ticketWords: Set<string>) {
@@ -430,6 +506,20 @@ function endUserRecords(w: Writer, input: DraftInput, ticketWords: Set<string>) 
     );
     const relevant = scalars.filter(([k]) => overlap(wordSet(humanize(k)), ticketWords).length > 0);
     for (const [k, v] of relevant) w.say(`Your ${humanize(k)} is currently ${String(v)}.`, fact.id);
+    // Single records (a subscription, a membership) the ticket talks about.
+    for (const [k, v] of Object.entries(fact.value)) {
+      if (!isRec(v) || overlap(wordSet(humanize(k)), ticketWords).length === 0) continue;
+      const parts = Object.entries(v)
+        .filter(
+          ([, x]) => x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean',
+        )
+        .map(([f, x]) => `${humanize(f)}: ${x === null ? 'not set' : String(x)}`);
+      if (parts.length) {
+        found = true;
+        w.findings++;
+        w.say(`Your ${humanize(k)}: ${parts.join(', ')}.`, fact.id);
+      }
+    }
     if (!found) {
       const summary: string[] = [];
       for (const [collection, items] of Object.entries(fact.value)) {
@@ -508,7 +598,10 @@ export function createOfflineDrafter(): Drafter {
       } else {
         const handled = planGatedFeatures(w, input, catalog, ticketWords, signals);
         failingIntegrations(w, input, catalog, ticketWords, handled, usedKb, signals);
+        const before = w.findings;
         apiKeyProblems(w, input, catalog, ticketWords, signals);
+        auditEvents(w, input, ticketWords, w.findings > before);
+        relatedTickets(w, input, ticketWords);
         const matched = matchPlaybooks(books, ticketText, signals);
         const roleBook = matched.find((m) => ROLE_WORDS.test(`${m.book.when} ${m.book.steps.join(' ')}`));
         if (roleBook) roleCheck(w, input, catalog, roleBook.book, ticketWords);

@@ -65,12 +65,14 @@ export function formatWhen(iso: string): string {
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 }
 
-/** "3 days ago", "yesterday", "today", relative to `now`. */
+/** "3 days ago", "yesterday", "today", relative to `now` (calendar days, UTC). */
 export function relativeDays(iso: string, now: Date): string | null {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return null;
-  const days = Math.floor((now.getTime() - d.getTime()) / 86_400_000);
-  if (days < 0) return null;
+  if (d.getTime() > now.getTime()) return null;
+  // Calendar days (UTC), so an event at 14:00 two days back is "2 days ago", not "yesterday".
+  const day = (x: Date) => Date.UTC(x.getUTCFullYear(), x.getUTCMonth(), x.getUTCDate());
+  const days = Math.round((day(now) - day(d)) / 86_400_000);
   if (days === 0) return 'today';
   if (days === 1) return 'yesterday';
   return `${days} days ago`;
