@@ -1,12 +1,12 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
-import { slackInstallations, tenants } from '../db/schema/index.ts';
-import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { slackInstallations } from '../db/schema/index.ts';
+import { withTenant } from '../db/tenant.ts';
 import { AppError, dbErrorCode } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
-import { tenantIdBySlackAnyStatus } from '../slack/uninstall.ts';
 import type { Actor } from '../tenancy/context.ts';
+import { tenantIdBySlack, tenantStatus } from '../tenancy/lookup.ts';
 import { createTenant } from '../tenancy/tenants.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import type { SlackInstallResponse } from './slack.ts';
@@ -16,10 +16,7 @@ import type { SlackInstallResponse } from './slack.ts';
  * purged). Reads only tenants.id/status, as the look-up role.
  */
 export async function assertTenantActive(db: Db, tenantId: string): Promise<void> {
-  const rows = await withLookupRole(db, (tx) =>
-    tx.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, tenantId)).limit(1),
-  );
-  const status = rows[0]?.status;
+  const status = await tenantStatus(db, tenantId);
   if (status !== 'active') {
     throw new AppError(
       'conflict',
@@ -80,7 +77,7 @@ export async function storeSlackInstall(
 
   // Whatever its status: after an uninstall (row kept as `revoked`) a reinstall returns to the
   // same tenant and reactivates that row instead of colliding with it.
-  const existing = await tenantIdBySlackAnyStatus(deps.db, key);
+  const existing = await tenantIdBySlack(deps.db, key, { includeRevoked: true });
   let tenantId: string;
   let tenantCreated = false;
   if (input.joinTenantId) {

@@ -1,10 +1,10 @@
 import { and, eq, isNotNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { slackInstallations, zendeskConnections } from '../db/schema/index.ts';
-import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { withTenant } from '../db/tenant.ts';
 import { describeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import { activeTenantIds } from '../tenancy/lookup.ts';
+import { activeTenantIds, tenantIdsNeedingReauth } from '../tenancy/lookup.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { Provider } from './token-provider.ts';
 
@@ -126,22 +126,7 @@ export function startTokenSweep(
  */
 export function connectionHealthCheck(db: Db) {
   return async (): Promise<{ ok: boolean; detail: unknown }> => {
-    const rows = await withLookupRole(db, async (tx) => {
-      const s = await tx
-        .select({ tenantId: slackInstallations.tenantId })
-        .from(slackInstallations)
-        .where(eq(slackInstallations.status, 'needs_reauth'))
-        .limit(100);
-      const z = await tx
-        .select({ tenantId: zendeskConnections.tenantId })
-        .from(zendeskConnections)
-        .where(eq(zendeskConnections.status, 'needs_reauth'))
-        .limit(100);
-      return [
-        ...s.map((r) => ({ ...r, provider: 'slack' })),
-        ...z.map((r) => ({ ...r, provider: 'zendesk' })),
-      ];
-    });
+    const rows = await tenantIdsNeedingReauth(db);
     return { ok: true, detail: { needsReauth: rows } };
   };
 }

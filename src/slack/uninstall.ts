@@ -1,39 +1,13 @@
 import { and, eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
-import type { Db, Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 import { slackInstallations } from '../db/schema/index.ts';
-import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { withTenant } from '../db/tenant.ts';
+import { slackKeyWhere, tenantIdBySlack } from '../tenancy/lookup.ts';
 import type { SlackEventContext, SlackEventListener, SlackInstallKey } from './events.ts';
 
-/** `where` for one installation key (org-wide installs by enterprise id, workspace installs by team id). */
-function keyWhere(key: SlackInstallKey) {
-  return key.isEnterpriseInstall
-    ? and(
-        eq(slackInstallations.enterpriseId, key.enterpriseId ?? ''),
-        eq(slackInstallations.isEnterpriseInstall, true),
-      )
-    : and(eq(slackInstallations.teamId, key.teamId ?? ''), eq(slackInstallations.isEnterpriseInstall, false));
-}
-
-/**
- * The tenant of an installation whatever its status. tenancy/lookup.ts `tenantIdBySlack` skips
- * revoked installations (right for normal events); uninstall events must still find them so a
- * repeated or reordered event is recognized as a no-op for that tenant. Runs as the look-up role.
- */
-export async function tenantIdBySlackAnyStatus(db: Db, key: SlackInstallKey): Promise<string | null> {
-  if (key.isEnterpriseInstall ? !key.enterpriseId : !key.teamId) return null;
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ tenantId: slackInstallations.tenantId })
-      .from(slackInstallations)
-      .where(keyWhere(key))
-      .limit(2);
-    return rows.length === 1 ? rows[0]!.tenantId : null;
-  });
-}
-
 async function loadInstallation(tx: Tx, key: SlackInstallKey) {
-  const rows = await tx.select().from(slackInstallations).where(keyWhere(key)).limit(1);
+  const rows = await tx.select().from(slackInstallations).where(slackKeyWhere(key)).limit(1);
   return rows[0];
 }
 
@@ -73,7 +47,7 @@ const actorOf = (ctx: SlackEventContext) => ({
  * `tokens_revoked`: one audit event per actual change, none for a repeat (it is logged only).
  */
 export const onAppUninstalled: SlackEventListener = async (ctx) => {
-  const tenantId = await tenantIdBySlackAnyStatus(ctx.db, ctx.key);
+  const tenantId = await tenantIdBySlack(ctx.db, ctx.key, { includeRevoked: true });
   if (!tenantId) return { result: 'no_tenant' };
   return withTenant(ctx.db, tenantId, async (tx) => {
     const inst = await loadInstallation(tx, ctx.key);
@@ -111,7 +85,7 @@ const tokensRevokedEvent = (ev: Record<string, unknown>): { bot: string[]; oauth
  */
 export const onTokensRevoked: SlackEventListener = async (ctx) => {
   const { bot } = tokensRevokedEvent(ctx.envelope.event);
-  const tenantId = await tenantIdBySlackAnyStatus(ctx.db, ctx.key);
+  const tenantId = await tenantIdBySlack(ctx.db, ctx.key, { includeRevoked: true });
   if (!tenantId) return { result: 'no_tenant' };
   return withTenant(ctx.db, tenantId, async (tx) => {
     const inst = await loadInstallation(tx, ctx.key);

@@ -11,11 +11,12 @@ import {
   tenantTombstones,
   zendeskConnections,
 } from '../db/schema/index.ts';
-import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { withTenant } from '../db/tenant.ts';
 import { AppError, describeError } from '../lib/errors.ts';
 import { isTenantId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Actor } from './context.ts';
+import { tenantIdsByStatus, tenantStatus } from './lookup.ts';
 import { deleteExpiredSessions } from './sessions.ts';
 
 /**
@@ -44,13 +45,6 @@ async function asOwnerFor<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T
   return db.transaction(async (tx) => {
     await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
     return fn(tx);
-  });
-}
-
-async function tenantStatus(db: Db, tenantId: string): Promise<string | null> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, tenantId));
-    return rows[0]?.status ?? null;
   });
 }
 
@@ -334,11 +328,7 @@ export async function purgeDueTenants(
   now = new Date(),
   opts: { ignoreRetention?: boolean; log?: Logger } = {},
 ): Promise<PurgeResult[]> {
-  const ids = await withLookupRole(db, async (tx) =>
-    (await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.status, 'deleting'))).map(
-      (r) => r.id,
-    ),
-  );
+  const ids = await tenantIdsByStatus(db, 'deleting');
   const done: PurgeResult[] = [];
   for (const id of ids) {
     const row = await withTenant(db, id, (tx) =>

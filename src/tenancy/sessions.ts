@@ -2,10 +2,10 @@ import { and, eq, gt, lte } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
 import { adminSessions, tenants } from '../db/schema/index.ts';
-import { withLookupRole, withTenant } from '../db/tenant.ts';
+import { withTenant } from '../db/tenant.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { randomToken } from '../lib/ids.ts';
-import { activeTenantIds, tenantIdBySessionHash } from './lookup.ts';
+import { activeTenantIds, tenantIdBySessionHash, tenantIdsWithExpiredSessions } from './lookup.ts';
 import type { Principal } from './principal.ts';
 import { createTenant } from './tenants.ts';
 
@@ -179,14 +179,7 @@ export async function ensureLocalTenant(db: Db): Promise<string> {
  * delete runs inside withTenant). Run by the periodic sweep. Returns how many were deleted.
  */
 export async function deleteExpiredSessions(db: Db, now = new Date()): Promise<number> {
-  const ids = await withLookupRole(db, async (tx) =>
-    (
-      await tx
-        .selectDistinct({ tenantId: adminSessions.tenantId })
-        .from(adminSessions)
-        .where(lte(adminSessions.expiresAt, now))
-    ).map((r) => r.tenantId),
-  );
+  const ids = await tenantIdsWithExpiredSessions(db, now);
   let deleted = 0;
   for (const tenantId of ids) {
     const gone = await withTenant(db, tenantId, (tx) =>
