@@ -220,7 +220,17 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     const ticket = await loadZendeskTicket(api, p.ticketId, p.event);
     const route = await withTenant(db, tenantId, (tx) => routeTicket(tx, ticket, settings.routing));
     const providers: ContextProvider[] = [
-      createZendeskProvider(api, { recentTickets: settings.context.recentTickets }),
+      // Its own client whose requests end with the context deadline (the loader stops waiting then).
+      createZendeskProvider(
+        createZendeskApi({
+          tenantId,
+          subdomain: setup.conn.subdomain,
+          tokens: deps.tokens,
+          timeoutMs: settings.context.providerTimeoutMs ?? settings.context.deadlineMs,
+          maxInlineWaitMs: 0,
+        }),
+        { recentTickets: settings.context.recentTickets },
+      ),
       createCatalogProvider({ db, kbLimit: settings.context.kbLimit }),
     ];
     if (settings.contextApi) {
