@@ -121,7 +121,10 @@ async function needles(tx: Tx, route: RouteDecision): Promise<Needle[]> {
     for (const v of scalarValues(p.records))
       if (!mine.has(v) && /\d|@/.test(v)) add('other_end_user_record', v, false, 4);
   }
-  return out;
+  // The end user's own data is theirs to see, even when it happens to equal a private value
+  // (120 points and a $120 plan).
+  const ownValues = new Set([...mine].map((v) => v.toLowerCase()));
+  return out.filter((n) => n.block || !ownValues.has(n.value.toLowerCase()));
 }
 
 /** Checks `body` for the route; returns the verdict and the body to store (redacted when needed). */

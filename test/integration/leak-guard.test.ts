@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endUsers } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { guardDraft, REDACTED } from '../../src/pipeline/leak-guard.ts';
 import type { RouteDecision } from '../../src/pipeline/routing.ts';
@@ -95,5 +97,17 @@ describe.each(backends())('leak guard on %s', (backend) => {
     );
     // "Oakline" inside another word or "premiums" are not matches.
     expect((await guard(endUser, 'We ship premiums and 1490 items.')).verdict.action).toBe('pass');
+  });
+
+  it("an end user's own values stay even when they equal a private one (149 points vs the $149 plan)", async () => {
+    await withTenant(database.db, tenantId, (tx) =>
+      tx
+        .update(endUsers)
+        .set({ records: { reservations: [{ id: 'R-7781', status: 'confirmed' }], points: 149 } })
+        .where(eq(endUsers.email, 'jamie.r@postbox.example')),
+    );
+    const r = await guard(endUser, 'You have 149 points and reservation R-7781.');
+    expect(r.verdict.action).toBe('pass');
+    expect(r.body).toContain('149 points');
   });
 });
