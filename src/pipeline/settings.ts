@@ -21,7 +21,16 @@ export const routingSettingsSchema = z.object({
 export type RoutingSettings = z.infer<typeof routingSettingsSchema>;
 
 export const DEFAULT_CONTEXT_API_KEYS = {
-  account: ['plan', 'integrations', 'users', 'auditLog', 'apiRequests', 'recentTickets', 'internalNotes'],
+  account: [
+    'plan',
+    'integrations',
+    'users',
+    'auditLog',
+    'apiRequests',
+    'recentTickets',
+    'internalNotes',
+    'endUsers',
+  ],
   end_user: ['records'],
 };
 

@@ -181,4 +181,12 @@ describe.each(backends())('OpenAI drafter on %s', (backend) => {
     expect(user).toContain('This is Cedar Goods.');
     expect(stored.draft.route).toBe('unknown');
   });
+
+  it("account level: of the account's customers only the one the ticket names reaches the prompt", async () => {
+    const { user } = await run('merchant-asks-customer-order', 'Order 1042 is shipped.', ['ctx:endUsers']);
+    expect(user).toContain('jordan.k@mailbox.example');
+    expect(user).toContain('"1042"');
+    for (const banned of ['Casey Lin', 'other.shopper@mailbox.example', '1043', 'invoices'])
+      expect(user, banned).not.toContain(banned);
+  });
 });

@@ -228,9 +228,13 @@ function failingIntegrations(
     const label = titleCase(name);
     const since = str(raw.since);
     if (!failing) {
+      const connect = catalog.links.find((l) =>
+        `${l.key} ${l.url}`.toLowerCase().includes(name.toLowerCase()),
+      );
       w.say(
-        `Your ${label} integration is not connected at the moment${since ? ` (since ${formatWhen(since)})` : ''}.`,
+        `Your ${label} integration is not connected at the moment${since ? ` (since ${formatWhen(since)})` : ''}.${connect ? ` You can connect it here: ${connect.url}` : ''}`,
         fact.id,
+        connect?.factId,
       );
       w.findings++;
       continue;
@@ -421,6 +425,45 @@ function relatedTickets(w: Writer, input: DraftInput, ticketWords: Set<string>) 
   }
 }
 
+/**
+ * Account tickets about one of the account's own customers: records whose identifier (or the
+ * customer's email) the ticket names. The account may see its customers' records.
+ */
+function customerRecords(w: Writer, input: DraftInput) {
+  const { ctx } = accountFacts(input.context.facts);
+  const fact = ctx('endUsers');
+  if (!fact || !Array.isArray(fact.value)) return;
+  const text = `${input.ticket.subject} ${input.ticket.body}`;
+  const lower = text.toLowerCase();
+  const ids = new Set((text.match(/[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*/g) ?? []).filter((t) => t.length >= 3));
+  for (const eu of fact.value.filter(isRec)) {
+    const email = str(eu.email);
+    const who = `${str(eu.name) ?? 'your customer'}${email ? ` (${email})` : ''}`;
+    const named = !!email && lower.includes(email.toLowerCase());
+    const records = isRec(eu.records) ? eu.records : {};
+    for (const [collection, items] of Object.entries(records)) {
+      if (!Array.isArray(items)) continue;
+      for (const item of items.filter(isRec)) {
+        const hit = Object.values(item).some(
+          (v) => (typeof v === 'string' || typeof v === 'number') && ids.has(String(v)),
+        );
+        if (!hit) continue;
+        const details = Object.entries(item)
+          .filter(([k, v]) => k !== 'id' && (v === null || !(isRec(v) || Array.isArray(v))))
+          .map(([k, v]) => `${humanize(k)}: ${v === null ? 'not yet' : String(v)}`);
+        w.findings++;
+        w.say(
+          `${titleCase(singular(collection))} ${String(item.id ?? '')} of ${who}: ${details.join(', ')}.`,
+          fact.id,
+        );
+      }
+    }
+    if (named && w.findings === 0) {
+      w.say(`${who} is one of your customers in our records.`, fact.id);
+    }
+  }
+}
+
 const ROLE_WORDS = /\b(role|roles|admin|admins|administrator|owner|owners|permission|permissions)\b/i;
 
 function roleCheck(w: Writer, input: DraftInput, catalog: Catalog, book: Playbook, ticketWords: Set<string>) {
@@ -602,6 +645,7 @@ export function createOfflineDrafter(): Drafter {
         apiKeyProblems(w, input, catalog, ticketWords, signals);
         auditEvents(w, input, ticketWords, w.findings > before);
         relatedTickets(w, input, ticketWords);
+        customerRecords(w, input);
         const matched = matchPlaybooks(books, ticketText, signals);
         const roleBook = matched.find((m) => ROLE_WORDS.test(`${m.book.when} ${m.book.steps.join(' ')}`));
         if (roleBook) roleCheck(w, input, catalog, roleBook.book, ticketWords);

@@ -80,9 +80,25 @@ export interface DraftPrompt {
   boundary: string;
 }
 
-function promptFacts(facts: ContextFact[]) {
+/** An account's customer list goes in only as far as the ticket names a customer (email or record id). */
+function namedCustomers(value: unknown, ticketText: string): unknown[] {
+  if (!Array.isArray(value)) return [];
+  const lower = ticketText.toLowerCase();
+  const tokens = new Set(ticketText.match(/[A-Za-z0-9_.@-]*\d[A-Za-z0-9_.@-]*|[^\s@]+@[^\s@]+/g) ?? []);
+  const scalars = (v: unknown): string[] =>
+    v && typeof v === 'object' ? Object.values(v).flatMap(scalars) : v == null ? [] : [String(v)];
+  return value.filter((c) => {
+    const email = c && typeof c === 'object' ? (c as { email?: unknown }).email : undefined;
+    if (typeof email === 'string' && lower.includes(email.toLowerCase())) return true;
+    return scalars((c as { records?: unknown })?.records).some((x) => x.length >= 3 && tokens.has(x));
+  });
+}
+
+function promptFacts(facts: ContextFact[], ticketText: string) {
   return facts
     .filter((f) => f.key !== 'playbook' && f.key !== 'kb_article' && !NEVER_IN_PROMPT.has(f.key))
+    .map((f) => (f.key === 'endUsers' ? { ...f, value: namedCustomers(f.value, ticketText) } : f))
+    .filter((f) => f.key !== 'endUsers' || (f.value as unknown[]).length > 0)
     .map((f) => ({ id: f.id, source: f.source, key: f.key, value: f.value, fetchedAt: f.fetchedAt }));
 }
 
@@ -112,7 +128,7 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
       null,
       1,
     )}`,
-    `CONTEXT FACTS:\n${JSON.stringify(promptFacts(context.facts), null, 1)}`,
+    `CONTEXT FACTS:\n${JSON.stringify(promptFacts(context.facts, `${ticket.subject}\n${ticket.body}`), null, 1)}`,
     `KNOWLEDGE BASE (public articles):\n${JSON.stringify(kb, null, 1)}`,
     context.missing.length
       ? `MISSING CONTEXT (sources that did not answer in time): ${JSON.stringify(context.missing)}`
