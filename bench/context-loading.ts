@@ -109,7 +109,13 @@ const baseInput = (tenantId: string): ProviderInput => ({
     via: 'email',
     createdAt: null,
   },
-  route: { level: 'account', accountId: 'acc_4411', endUserEmail: null, endUserId: null, reason: 'org_field' },
+  route: {
+    level: 'account',
+    accountId: 'acc_4411',
+    endUserEmail: null,
+    endUserId: null,
+    reason: 'org_field',
+  },
 });
 
 // A) synthetic
@@ -123,7 +129,9 @@ await measure(
 const server = setupServer(
   http.get('https://bench.zendesk.com/api/v2/users/501/tickets/requested.json', async () => {
     await delay(150);
-    return HttpResponse.json({ tickets: [{ id: 1, subject: 'old', status: 'solved', created_at: '2026-10-01T00:00:00Z' }] });
+    return HttpResponse.json({
+      tickets: [{ id: 1, subject: 'old', status: 'solved', created_at: '2026-10-01T00:00:00Z' }],
+    });
   }),
   http.get('https://bench.zendesk.com/api/v2/organizations/601/tickets.json', async () => {
     await delay(250);
@@ -134,7 +142,12 @@ const server = setupServer(
     return HttpResponse.json({
       facts: [
         { key: 'plan', value: 'starter', visibility: 'account', ttlSeconds: 0 },
-        { key: 'integrations', value: { zapier: { status: 'connected' } }, visibility: 'account', ttlSeconds: 0 },
+        {
+          key: 'integrations',
+          value: { zapier: { status: 'connected' } },
+          visibility: 'account',
+          ttlSeconds: 0,
+        },
       ],
     });
   }),
@@ -143,7 +156,10 @@ server.listen({ onUnhandledFrame: 'error' });
 const database = await openDatabase({ dataDir: 'memory://' });
 await database.migrate();
 const vault = createVault([{ version: 1, key: generateMasterKey() }]);
-const { id: tenantId } = await createTenant(database.db, { name: 'Bench', actor: { type: 'cli', name: 'bench' } });
+const { id: tenantId } = await createTenant(database.db, {
+  name: 'Bench',
+  actor: { type: 'cli', name: 'bench' },
+});
 await withTenant(database.db, tenantId, async (tx) => {
   await tx.insert(tenantSecrets).values({
     tenantId,
@@ -155,7 +171,12 @@ await withTenant(database.db, tenantId, async (tx) => {
     { tenantId, kind: 'plan', key: 'enterprise', data: { name: 'Enterprise', monthlyPrice: 4000 } },
     { tenantId, kind: 'feature', key: 'zapier', data: { name: 'Zapier integration', plans: ['enterprise'] } },
     { tenantId, kind: 'link', key: 'trial', data: { url: 'https://app.example/trial?plan=enterprise' } },
-    { tenantId, kind: 'changelog', key: 'c1', data: { date: '2026-10-02', title: 'Zapier triggers', body: 'x' } },
+    {
+      tenantId,
+      kind: 'changelog',
+      key: 'c1',
+      data: { date: '2026-10-02', title: 'Zapier triggers', body: 'x' },
+    },
   ]);
   for (let i = 0; i < 200; i++)
     await tx.insert(kbArticles).values({
@@ -164,10 +185,15 @@ await withTenant(database.db, tenantId, async (tx) => {
       title: `Article ${i} about ${i % 3 ? 'billing' : 'Zapier triggers'}`,
       body: `Body ${i}: dashboards, alerts, exports and integrations. ${'lorem ipsum '.repeat(40)}`,
     });
-  await tx.insert(playbooks).values({ tenantId, key: 'pg', whenText: 'feature not in plan', steps: ['Name the plan'] });
+  await tx
+    .insert(playbooks)
+    .values({ tenantId, key: 'pg', whenText: 'feature not in plan', steps: ['Name the plan'] });
 });
 const api = createZendeskApi({ tenantId, subdomain: 'bench', tokens: { getAccessToken: async () => 'tok' } });
-const ctxSettings = contextApiSettingsSchema.parse({ url: 'https://ctx.bench.example/copilot', attemptTimeoutMs: 700 });
+const ctxSettings = contextApiSettingsSchema.parse({
+  url: 'https://ctx.bench.example/copilot',
+  attemptTimeoutMs: 700,
+});
 await measure(
   'B real providers (zendesk 150/250 ms, catalog+KB on PGlite, Context API 300 ms) + 3 timers',
   () => [
