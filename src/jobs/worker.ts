@@ -82,6 +82,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Lets timers and I/O run. On PGlite every query resolves in-process, so a loop of awaits would
  * otherwise never leave the microtask queue and starve the HTTP server sharing the process.
  */
+/** Lapsed leases are swept by at most one claim per this interval (of the worker's clock). */
+const SWEEP_EVERY_MS = 1_000;
+
 /** How long a busy worker waits for more free slots before claiming (see pollLoop). */
 const CLAIM_BATCH_MS = 5;
 /**
@@ -134,6 +137,8 @@ export function createWorker(opts: WorkerOptions): Worker {
   /** Set by notify(): jobs were enqueued after the last claim started. */
   let nudged = false;
   let lastClaimAt = 0;
+  /** Clock time (worker's `now`) of the last lapsed-lease sweep. */
+  let lastSweep = Number.NEGATIVE_INFINITY;
 
   const wakeAll = () => {
     for (const w of [...jobWaiters, ...stopWaiters]) w();
@@ -242,13 +247,17 @@ export function createWorker(opts: WorkerOptions): Worker {
       if (free <= 0 || stopping) return 0;
       nudged = false;
       lastClaimAt = Date.now();
+      const at = now();
+      const sweep = at.getTime() - lastSweep >= SWEEP_EVERY_MS;
+      if (sweep) lastSweep = at.getTime();
       const result = await claimJobs(db, {
         slots: free,
         perTenantCap,
         leaseMs,
         owner: `${id}:${++claimSeq}:${randomToken(4)}`,
-        now: now(),
+        now: at,
         cursor,
+        sweep,
       });
       const { jobs: claimed, more } = result;
       moreDue = more;
