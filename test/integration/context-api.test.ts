@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { delay, HttpResponse, http } from 'msw';
+import { HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantSecrets } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -276,21 +276,29 @@ describe.each(backends())('tenant Context API on %s', (backend) => {
     await expect(provider().load(input(tenantId, 'account', new Date()), signal())).rejects.toThrow(/502/);
     expect(calls).toBe(2);
 
-    calls = 0;
-    server.use(
-      http.post(URL_OK, async () => {
-        calls++;
-        if (calls === 1) await delay(400);
-        return HttpResponse.json({
-          facts: [{ key: 'plan', value: 'pro', visibility: 'account', ttlSeconds: 0 }],
-        });
-      }),
-    );
-    const retried = await provider({ attemptTimeoutMs: 100 }).load(
-      input(tenantId, 'account', new Date()),
-      signal(),
-    );
-    expect(calls).toBe(2);
+    // Timeout: the first attempt never answers (a fetch stub, since aborting an in-flight msw
+    // request trips the same Node crash as cancelling its body; see the size-cap test).
+    let stubCalls = 0;
+    const hangingOnce: typeof fetch = async (_url, init) => {
+      stubCalls++;
+      if (stubCalls === 1)
+        return new Promise<Response>((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+        );
+      return Response.json({ facts: [{ key: 'plan', value: 'pro', visibility: 'account', ttlSeconds: 0 }] });
+    };
+    const retried = await createContextApiProvider(
+      {
+        db: database.db,
+        vault,
+        now: () => new Date(),
+        allowPrivate: false,
+        resolver: publicResolver,
+        fetch: hangingOnce,
+      },
+      contextApiSettingsSchema.parse({ url: URL_OK, attemptTimeoutMs: 100 }),
+    ).load(input(tenantId, 'account', new Date()), signal());
+    expect(stubCalls).toBe(2);
     expect(retried).toHaveLength(1);
   });
 
