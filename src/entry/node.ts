@@ -6,6 +6,7 @@ import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
 import { startTokenSweep } from '../oauth/sweep.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
+import { createPinnedFetch } from '../pipeline/context/pinned-fetch.ts';
 import { drafterFromConfig } from '../pipeline/drafting/openai.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../pipeline/process-ticket.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
@@ -68,6 +69,8 @@ const jobHandlers: Record<string, JobHandler> = {
     drafter,
     logger: rt.logger,
     allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
+    // Tenant Context API calls check addresses at connect time too (no DNS rebinding).
+    contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),
   }),
 };
 const worker = config.WORKER_ENABLED

@@ -59,6 +59,8 @@ export interface TicketPipelineDeps {
   allowPrivateContextApi?: boolean;
   /** DNS resolver for Context API URLs (tests pass a fixed one). */
   resolver?: Resolver;
+  /** Network for the Context API (production: createPinnedFetch; default: the global fetch). */
+  contextFetch?: typeof fetch;
 }
 
 const ACTOR: Actor = { type: 'system', name: 'ticket-pipeline' };
@@ -242,6 +244,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
             now,
             allowPrivate: deps.allowPrivateContextApi ?? false,
             ...(deps.resolver ? { resolver: deps.resolver } : {}),
+            ...(deps.contextFetch ? { fetch: deps.contextFetch } : {}),
           },
           settings.contextApi,
         ),
