@@ -109,8 +109,9 @@ export class RefusedUrlError extends Error {
 /**
  * Checks a tenant-supplied URL before a request: https only, no credentials in the URL, and
  * every resolved address public unless `allowPrivate` (development only: CONTEXT_API_ALLOW_PRIVATE).
- * Known limit: the address is checked here and resolved again by fetch, so a DNS answer that
- * changes in between (rebinding) is not caught; pinning needs a custom dispatcher.
+ * This pre-check resolves the name once; fetch resolves it again. The Node entry therefore sends
+ * Context API requests through createPinnedFetch (pinned-fetch.ts), which applies the same policy
+ * inside the socket's own look-up, so an answer that changes in between (rebinding) is refused.
  */
 export async function assertPublicHttpsUrl(
   raw: string,
