@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { adminConfigRoutes } from './http/admin-config.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { errorResponse, onError } from './http/errors.ts';
@@ -32,6 +33,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', slackEventRoutes());
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
+  app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
   return app;
 }

@@ -42,8 +42,15 @@ describe.each(backends())('leak guard on %s', (backend) => {
   let tenantId: string;
   beforeAll(async () => {
     database = await createTestDatabase(backend);
-    tenantId = (await seedScenario(database, testVault(), scenario, 'https://ctx.example/c', 'secret'))
-      .tenantId;
+    tenantId = (
+      await seedScenario(
+        database,
+        testVault(),
+        scenario,
+        'https://ctx.example/c',
+        'secret-of-the-tenant-context-api',
+      )
+    ).tenantId;
   });
   afterAll(() => database?.close());
 

@@ -5,17 +5,7 @@ import type { setupServer } from 'msw/node';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config.ts';
 import { type Database, openDatabase } from '../../src/db/client.ts';
-import {
-  accounts,
-  catalogEntries,
-  drafts,
-  endUsers,
-  jobs,
-  kbArticles,
-  playbooks,
-  tenantSecrets,
-  zendeskConnections,
-} from '../../src/db/schema/index.ts';
+import { drafts, jobs, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
@@ -27,7 +17,12 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/pipeline/context/c
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
 import type { Drafter } from '../../src/pipeline/drafting/types.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../../src/pipeline/process-ticket.ts';
-import { updatePipelineSettings } from '../../src/pipeline/settings.ts';
+import {
+  replaceCatalog,
+  setContextApi,
+  syncDirectory,
+  updateSettings,
+} from '../../src/pipeline/tenant-config.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { createVault, generateMasterKey, type Vault } from '../../src/tenancy/vault.ts';
 import {
@@ -187,66 +182,23 @@ export async function seedScenario(
   const hookId = randomToken(18);
   const webhookSecret = randomToken(32);
   await withTenant(database.db, tenantId, async (tx) => {
-    await updatePipelineSettings(tx, tenantId, {
-      routing: s.tenant.routing,
-      contextApi: { url: contextUrl },
-    });
-    await tx.insert(tenantSecrets).values({
-      tenantId,
-      purpose: 'context_api_secret',
-      sealed: await vault.seal(tenantId, 'context_api_secret', contextSecret),
-    });
-    const c = s.tenant.catalog;
-    const entries = [
-      ...c.plans.map((p) => ({
-        kind: 'plan' as const,
-        key: p.key,
-        data: { name: p.name, monthlyPrice: p.monthlyPrice ?? null },
-      })),
-      ...c.features.map((f) => ({
-        kind: 'feature' as const,
-        key: f.key,
-        data: { name: f.name, plans: f.plans },
-      })),
-      ...Object.entries(c.links).map(([key, url]) => ({ kind: 'link' as const, key, data: { url } })),
-      ...c.changelog.map((e, i) => ({
-        kind: 'changelog' as const,
-        key: `${e.date}-${i + 1}`,
-        data: { ...e },
-      })),
-    ];
-    if (entries.length) await tx.insert(catalogEntries).values(entries.map((e) => ({ tenantId, ...e })));
-    if (c.kb.length) await tx.insert(kbArticles).values(c.kb.map((a) => ({ tenantId, ...a })));
-    if (s.tenant.playbooks.length)
-      await tx
-        .insert(playbooks)
-        .values(s.tenant.playbooks.map((p) => ({ tenantId, key: p.key, whenText: p.when, steps: p.steps })));
-    for (const a of s.accounts) {
-      await tx.insert(accounts).values({
-        tenantId,
+    // The same verbs the admin configuration API uses (src/pipeline/tenant-config.ts).
+    const ctx = { tenantId, tx, actor: { type: 'cli', name: 'scenario-runner' } as const };
+    await updateSettings(ctx, { routing: s.tenant.routing });
+    await setContextApi(ctx, vault, { url: contextUrl, secret: contextSecret });
+    await replaceCatalog(ctx, { ...s.tenant.catalog, playbooks: s.tenant.playbooks });
+    await syncDirectory(ctx, {
+      mode: 'replace',
+      accounts: s.accounts.map((a) => ({
         id: a.id,
         name: a.name,
         plan: a.plan ?? null,
-        domains: a.domains.map((d) => d.toLowerCase()),
-        emails: a.users.map((u) => u.email.toLowerCase()),
-        data: {
-          users: a.users.map((u) => ({ email: u.email, name: u.name ?? null, role: u.role ?? null })),
-          ...(typeof a.internalNotes === 'string' && a.internalNotes
-            ? { internalNotes: a.internalNotes }
-            : {}),
-        },
-      });
-      for (const [i, e] of a.endUsers.entries()) {
-        await tx.insert(endUsers).values({
-          tenantId,
-          id: `eu_${a.id}_${i + 1}`,
-          accountId: a.id,
-          email: e.email.toLowerCase(),
-          name: e.name ?? null,
-          records: e.records,
-        });
-      }
-    }
+        domains: a.domains,
+        users: a.users.map((u) => ({ email: u.email, name: u.name ?? null, role: u.role ?? null })),
+        internalNotes: typeof a.internalNotes === 'string' && a.internalNotes ? a.internalNotes : null,
+        endUsers: a.endUsers.map((e) => ({ email: e.email, name: e.name ?? null, records: e.records })),
+      })),
+    });
     await tx.insert(zendeskConnections).values({
       tenantId,
       id: connectionId,

@@ -1,0 +1,97 @@
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import { withTenant } from '../db/tenant.ts';
+import { readPipelineSettings } from '../pipeline/settings.ts';
+import {
+  catalogSchema,
+  contextApiInputSchema,
+  directorySchema,
+  replaceCatalog,
+  setContextApi,
+  syncDirectory,
+  updateSettings,
+} from '../pipeline/tenant-config.ts';
+import type { ServiceCtx } from '../tenancy/context.ts';
+import { requireAdmin } from './auth.ts';
+import { errorResponse } from './errors.ts';
+import type { AppEnv } from './types.ts';
+
+/**
+ * The tenant configuration API for signed-in owners and admins (session cookie):
+ *
+ *   GET /admin/api/settings      routing, context and drafting settings (never secrets)
+ *   PUT /admin/api/settings      merge { routing?, context?, drafting? }
+ *   PUT /admin/api/catalog       replace { plans, features, links, kb, changelog, playbooks }
+ *   PUT /admin/api/directory     { mode: upsert|replace, accounts: [...] }
+ *   PUT /admin/api/context-api   { url, secret?, keys?, attemptTimeoutMs?, ... }
+ *
+ * JSON bodies only (a cross-site page cannot send a JSON PUT without a CORS preflight, which we
+ * never grant). Invalid input: 400 invalid_body naming the field, and nothing changes.
+ */
+export function adminConfigRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('/admin/api/*', requireAdmin);
+
+  const run = <T>(c: Context<AppEnv>, fn: (ctx: ServiceCtx) => Promise<T>) => {
+    const p = c.get('principal')!;
+    return withTenant(c.get('deps').database.db, p.tenantId, (tx) =>
+      fn({
+        tenantId: p.tenantId,
+        tx,
+        actor: { type: 'admin', userId: p.userId, via: p.via },
+        requestId: c.get('requestId'),
+      }),
+    );
+  };
+
+  async function body(
+    c: Context<AppEnv>,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; res: Response }> {
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
+      return {
+        ok: false,
+        res: errorResponse(c, 'unsupported_media_type', 'Send the body as application/json.'),
+      };
+    }
+    try {
+      return { ok: true, value: JSON.parse(await c.req.text()) };
+    } catch {
+      return { ok: false, res: errorResponse(c, 'invalid_body', 'The body is not valid JSON.') };
+    }
+  }
+
+  /** Validates first (so bad input never opens a transaction), then runs the verb. */
+  function put<S extends z.ZodType>(
+    path: string,
+    schema: S,
+    verb: (ctx: ServiceCtx, input: z.output<S>, c: Context<AppEnv>) => Promise<unknown>,
+  ) {
+    app.put(path, async (c) => {
+      const b = await body(c);
+      if (!b.ok) return b.res;
+      const parsed = schema.safeParse(b.value);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0]!;
+        return errorResponse(c, 'invalid_body', `${i.path.join('.') || 'body'}: ${i.message}`);
+      }
+      try {
+        return c.json({ ok: true, result: await run(c, (ctx) => verb(ctx, parsed.data, c)) });
+      } catch (e) {
+        if (e instanceof z.ZodError) {
+          const i = e.issues[0]!;
+          return errorResponse(c, 'invalid_body', `${i.path.join('.') || 'body'}: ${i.message}`);
+        }
+        throw e;
+      }
+    });
+  }
+
+  app.get('/admin/api/settings', async (c) => c.json(await run(c, (ctx) => readPipelineSettings(ctx.tx))));
+  put('/admin/api/settings', z.record(z.string(), z.unknown()), (ctx, input) => updateSettings(ctx, input));
+  put('/admin/api/catalog', catalogSchema, (ctx, input) => replaceCatalog(ctx, input));
+  put('/admin/api/directory', directorySchema, (ctx, input) => syncDirectory(ctx, input));
+  put('/admin/api/context-api', contextApiInputSchema, (ctx, input, c) =>
+    setContextApi(ctx, c.get('deps').vault, input),
+  );
+  return app;
+}

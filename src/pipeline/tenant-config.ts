@@ -1,0 +1,302 @@
+import { eq, notInArray } from 'drizzle-orm';
+import { z } from 'zod';
+import { audit } from '../audit/audit.ts';
+import {
+  accounts,
+  catalogEntries,
+  endUsers,
+  kbArticles,
+  playbooks,
+  tenantSecrets,
+} from '../db/schema/index.ts';
+import type { ServiceCtx } from '../tenancy/context.ts';
+import type { Vault } from '../tenancy/vault.ts';
+import {
+  contextApiSettingsSchema,
+  pipelineSettingsSchema,
+  readPipelineSettings,
+  updatePipelineSettings,
+} from './settings.ts';
+
+/**
+ * What a tenant admin configures: routing and drafting settings, the product catalog (plans,
+ * features, links, knowledge base, changelog, playbooks), the account directory used for routing
+ * and by the leak guard, and the tenant Context API. The admin API (http/admin-config.ts) and
+ * the scenario runner both go through these verbs; each runs in the caller's withTenant
+ * transaction and writes one audit event (never a secret).
+ */
+
+const key = z.string().trim().min(1).max(200);
+
+export const catalogSchema = z
+  .object({
+    plans: z
+      .array(
+        z.object({ key, name: z.string().min(1).max(200), monthlyPrice: z.number().nonnegative().nullish() }),
+      )
+      .max(200)
+      .default([]),
+    features: z
+      .array(z.object({ key, name: z.string().min(1).max(200), plans: z.array(key).max(200).default([]) }))
+      .max(1000)
+      .default([]),
+    /** Named URLs; `{account.name}`-style placeholders are filled (URL-encoded) per ticket. */
+    links: z.record(key, z.string().url().max(2000)).default({}),
+    kb: z
+      .array(z.object({ id: key, title: z.string().min(1).max(500), body: z.string().max(100_000) }))
+      .max(5000)
+      .default([]),
+    changelog: z
+      .array(
+        z.object({
+          date: z.string().min(1).max(40),
+          title: z.string().min(1).max(500),
+          body: z.string().max(20_000).default(''),
+        }),
+      )
+      .max(5000)
+      .default([]),
+    playbooks: z
+      .array(
+        z.object({
+          key,
+          when: z.string().min(1).max(2000),
+          steps: z.array(z.string().min(1).max(2000)).max(50).default([]),
+        }),
+      )
+      .max(500)
+      .default([]),
+  })
+  .strict();
+export type CatalogInput = z.input<typeof catalogSchema>;
+
+const email = z.string().trim().toLowerCase().email().max(320);
+
+export const directorySchema = z
+  .object({
+    /** `upsert` keeps accounts not listed; `replace` deletes them (and their end users). */
+    mode: z.enum(['upsert', 'replace']).default('upsert'),
+    accounts: z
+      .array(
+        z.object({
+          id: key,
+          name: z.string().trim().min(1).max(300),
+          plan: key.nullish(),
+          domains: z
+            .array(
+              z
+                .string()
+                .trim()
+                .toLowerCase()
+                .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain like example.com')
+                .max(253),
+            )
+            .max(100)
+            .default([]),
+          users: z
+            .array(
+              z.object({ email, name: z.string().max(300).nullish(), role: z.string().max(100).nullish() }),
+            )
+            .max(10_000)
+            .default([]),
+          /** Account-private notes: never shown to end users, never sent to a model. */
+          internalNotes: z.string().max(20_000).nullish(),
+          /** The account's own customers (B2B2C end users) and their records; replaced per listed account. */
+          endUsers: z
+            .array(
+              z.object({
+                email,
+                name: z.string().max(300).nullish(),
+                records: z.record(z.string(), z.unknown()).default({}),
+              }),
+            )
+            .max(50_000)
+            .optional(),
+        }),
+      )
+      .max(10_000),
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, a] of d.accounts.entries()) {
+      if (seen.has(a.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['accounts', i, 'id'],
+          message: `duplicate account id ${a.id}`,
+        });
+      seen.add(a.id);
+    }
+  });
+export type DirectoryInput = z.input<typeof directorySchema>;
+
+export const contextApiInputSchema = contextApiSettingsSchema
+  .extend({
+    /** Shared signing secret; omit to keep the stored one. Stored sealed, never returned. */
+    secret: z.string().min(16, 'must be at least 16 characters').max(500).optional(),
+  })
+  .strict();
+
+/** Replaces the whole catalog in one transaction. */
+export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
+  const c = catalogSchema.parse(input);
+  const { tx, tenantId } = ctx;
+  await tx.delete(catalogEntries);
+  await tx.delete(kbArticles);
+  await tx.delete(playbooks);
+  const entries = [
+    ...c.plans.map((p) => ({
+      kind: 'plan' as const,
+      key: p.key,
+      data: { name: p.name, monthlyPrice: p.monthlyPrice ?? null },
+    })),
+    ...c.features.map((f) => ({
+      kind: 'feature' as const,
+      key: f.key,
+      data: { name: f.name, plans: f.plans },
+    })),
+    ...Object.entries(c.links).map(([k, url]) => ({ kind: 'link' as const, key: k, data: { url } })),
+    ...c.changelog.map((e, i) => ({ kind: 'changelog' as const, key: `${e.date}-${i + 1}`, data: { ...e } })),
+  ];
+  if (entries.length) await tx.insert(catalogEntries).values(entries.map((e) => ({ tenantId, ...e })));
+  if (c.kb.length) await tx.insert(kbArticles).values(c.kb.map((a) => ({ tenantId, ...a })));
+  if (c.playbooks.length) {
+    await tx
+      .insert(playbooks)
+      .values(c.playbooks.map((p) => ({ tenantId, key: p.key, whenText: p.when, steps: p.steps })));
+  }
+  const counts = {
+    plans: c.plans.length,
+    features: c.features.length,
+    links: Object.keys(c.links).length,
+    kb: c.kb.length,
+    changelog: c.changelog.length,
+    playbooks: c.playbooks.length,
+  };
+  await audit(ctx, { action: 'catalog.replaced', target: tenantId, outcome: 'success', detail: counts });
+  return counts;
+}
+
+/** Upserts (or replaces) the account directory and the listed accounts' end users. */
+export async function syncDirectory(ctx: ServiceCtx, input: DirectoryInput) {
+  const d = directorySchema.parse(input);
+  const { tx, tenantId } = ctx;
+  let endUsersWritten = 0;
+  for (const a of d.accounts) {
+    const row = {
+      name: a.name,
+      plan: a.plan ?? null,
+      domains: [...new Set(a.domains)],
+      emails: [...new Set(a.users.map((u) => u.email))],
+      data: {
+        users: a.users.map((u) => ({ email: u.email, name: u.name ?? null, role: u.role ?? null })),
+        ...(a.internalNotes ? { internalNotes: a.internalNotes } : {}),
+      },
+      updatedAt: new Date(),
+    };
+    await tx
+      .insert(accounts)
+      .values({ tenantId, id: a.id, ...row })
+      .onConflictDoUpdate({ target: [accounts.tenantId, accounts.id], set: row });
+    if (a.endUsers) {
+      await tx.delete(endUsers).where(eq(endUsers.accountId, a.id));
+      const unique = new Map(a.endUsers.map((e) => [e.email, e]));
+      let i = 0;
+      for (const e of unique.values()) {
+        i++;
+        await tx.insert(endUsers).values({
+          tenantId,
+          id: `eu_${a.id}_${i}`,
+          accountId: a.id,
+          email: e.email,
+          name: e.name ?? null,
+          records: e.records,
+        });
+      }
+      endUsersWritten += unique.size;
+    }
+  }
+  let removed = 0;
+  if (d.mode === 'replace') {
+    const ids = d.accounts.map((a) => a.id);
+    const gone = await tx
+      .delete(accounts)
+      .where(ids.length ? notInArray(accounts.id, ids) : undefined)
+      .returning({ id: accounts.id });
+    removed = gone.length;
+  }
+  const detail = { mode: d.mode, accounts: d.accounts.length, endUsers: endUsersWritten, removed };
+  await audit(ctx, { action: 'directory.synced', target: tenantId, outcome: 'success', detail });
+  return detail;
+}
+
+/** Validates and merges a settings patch (routing, context, drafting); Context API goes through setContextApi. */
+export async function updateSettings(ctx: ServiceCtx, patch: Record<string, unknown>) {
+  const allowed = ['routing', 'context', 'drafting'] as const;
+  const unknownKeys = Object.keys(patch).filter((k) => !(allowed as readonly string[]).includes(k));
+  if (unknownKeys.length) {
+    throw new z.ZodError([
+      {
+        code: 'custom',
+        path: [unknownKeys[0]!],
+        message: `unknown setting (allowed: ${allowed.join(', ')}; contextApi has its own endpoint)`,
+        input: patch,
+      },
+    ]);
+  }
+  const current = await readPipelineSettings(ctx.tx);
+  const merged = pipelineSettingsSchema.parse({ ...current, ...patch });
+  await updatePipelineSettings(ctx.tx, ctx.tenantId, Object.fromEntries(allowed.map((k) => [k, merged[k]])));
+  await audit(ctx, {
+    action: 'settings.updated',
+    target: ctx.tenantId,
+    outcome: 'success',
+    detail: { keys: Object.keys(patch) },
+  });
+  return readPipelineSettings(ctx.tx);
+}
+
+/** Sets the tenant Context API (URL, keys, limits) and, when given, its signing secret (sealed). */
+export async function setContextApi(
+  ctx: ServiceCtx,
+  vault: Vault,
+  input: z.input<typeof contextApiInputSchema>,
+) {
+  const { secret, ...settings } = contextApiInputSchema.parse(input);
+  const url = new URL(settings.url);
+  if (url.protocol !== 'https:') {
+    throw new z.ZodError([
+      { code: 'custom', path: ['url'], message: 'must be an https URL', input: settings.url },
+    ]);
+  }
+  const { tx, tenantId } = ctx;
+  if (secret) {
+    const sealed = await vault.seal(tenantId, 'context_api_secret', secret);
+    await tx
+      .insert(tenantSecrets)
+      .values({ tenantId, purpose: 'context_api_secret', sealed })
+      .onConflictDoUpdate({
+        target: [tenantSecrets.tenantId, tenantSecrets.purpose],
+        set: { sealed, updatedAt: new Date() },
+      });
+  } else {
+    const existing = await tx
+      .select({ purpose: tenantSecrets.purpose })
+      .from(tenantSecrets)
+      .where(eq(tenantSecrets.purpose, 'context_api_secret'));
+    if (!existing.length) {
+      throw new z.ZodError([
+        { code: 'custom', path: ['secret'], message: 'is required the first time', input },
+      ]);
+    }
+  }
+  await updatePipelineSettings(tx, tenantId, { contextApi: settings });
+  await audit(ctx, {
+    action: 'context_api.configured',
+    target: url.host,
+    outcome: 'success',
+    detail: { host: url.host, secretRotated: Boolean(secret) },
+  });
+  return settings;
+}
