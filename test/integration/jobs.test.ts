@@ -5,6 +5,7 @@ import { jobs } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { claimJobs } from '../../src/jobs/claim.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
+import { redriveDeadJobs } from '../../src/jobs/redrive.ts';
 import { completeJob, failJob } from '../../src/jobs/store.ts';
 import type { JobContext, JobHandler } from '../../src/jobs/types.ts';
 import { createWorker, retryDelayMs, type WorkerOptions } from '../../src/jobs/worker.ts';
@@ -304,6 +305,25 @@ describe.each(backends())('job queue on %s', (backend) => {
       attempts: 1,
       lastError: 'forbidden: Zendesk connection needs re-authorization',
     });
+  });
+
+  it('dead jobs can be re-driven for one tenant, and only that tenant', async () => {
+    await clearQueue();
+    await freshTenants();
+    const fail = async () => {
+      throw new AppError('forbidden', 'needs re-authorization');
+    };
+    await withTenant(database.db, a, (tx) => queue.enqueue(tx, a, { kind: 'zd', payload: {} }));
+    await withTenant(database.db, b, (tx) => queue.enqueue(tx, b, { kind: 'zd', payload: {} }));
+    await worker({ handlers: { zd: fail } }).runUntilIdle();
+    expect(await redriveDeadJobs(database.db, a, { kind: 'zd' })).toHaveLength(1);
+    const [rowA] = await jobRows(database, a);
+    const [rowB] = await jobRows(database, b);
+    expect(rowA).toMatchObject({ status: 'queued', attempts: 0, finishedAt: null });
+    expect(rowB).toMatchObject({ status: 'dead' });
+    const stats = await worker({ handlers: { zd: async () => {} } }).runUntilIdle();
+    expect(stats.succeeded).toBe(1);
+    expect((await jobRows(database, a))[0]).toMatchObject({ status: 'done', attempts: 1, lastError: null });
   });
 
   it("fairness: one tenant's 1,000 queued jobs do not delay another tenant's first job", async () => {
