@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import { webhookDeliveries, zendeskConnections } from '../db/schema/index.ts';
+import { jobs, webhookDeliveries, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import { AppError } from '../lib/errors.ts';
@@ -171,6 +171,12 @@ export async function acceptZendeskWebhook(
       })
       .onConflictDoNothing()
       .returning({ invocationId: webhookDeliveries.invocationId });
+    if (inserted.length === 0 && job.created) {
+      // A known invocation id carrying another event (Zendesk does not do this; a replay with
+      // an edited body cannot pass the signature): keep the first delivery's outcome only.
+      await tx.delete(jobs).where(and(eq(jobs.tenantId, tenant), eq(jobs.id, job.id)));
+      return { tenantId: tenant, jobId: job.id, duplicate: true };
+    }
     return { tenantId: tenant, jobId: job.id, duplicate: !job.created || inserted.length === 0 };
   });
 }

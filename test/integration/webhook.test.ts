@@ -138,6 +138,18 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(await stored()).toEqual(before);
   });
 
+  it('a known invocation id with another event stores nothing new', async () => {
+    const before = await stored();
+    const body = JSON.stringify({ ticket_id: '31337', event: 'ticket_created' });
+    const res = await post(
+      acme.hookId,
+      body,
+      await signedZendeskHeaders(acme.secret, body, { invocationId: 'inv-1' }),
+    );
+    expect(await res.json()).toEqual({ ok: true, duplicate: true });
+    expect(await stored()).toEqual(before);
+  });
+
   it('two comments on one ticket (different stamps) are two jobs', async () => {
     const before = await stored();
     for (const [i, stamp] of ['2026-11-23T05:01:00Z', '2026-11-23T05:02:00Z'].entries()) {
