@@ -196,6 +196,25 @@ describe.each(backends())('job queue on %s', (backend) => {
     expect(row).toMatchObject({ status: 'done', attempts: 2, leaseOwner: null });
   });
 
+  it('a running job renews its lease: a job longer than the lease is not run twice', async () => {
+    await clearQueue();
+    await freshTenants();
+    await seedJobs(database, a, 'long', 1);
+    let runs = 0;
+    const handler: JobHandler = async () => {
+      runs++;
+      await sleep(2_500);
+    };
+    // Renewed every third of the lease; the handler outlives the lease 2.5 times.
+    const w1 = worker({ handlers: { long: handler }, leaseMs: 1_000, pollMs: 20 });
+    const w2 = worker({ handlers: { long: handler }, leaseMs: 1_000, pollMs: 20 });
+    const [s1, s2] = await Promise.all([w1.runUntilIdle(), w2.runUntilIdle()]);
+    expect(runs).toBe(1);
+    expect(s1.succeeded + s2.succeeded).toBe(1);
+    expect(s1.lostLeases + s2.lostLeases).toBe(0);
+    expect((await jobRows(database, a))[0]).toMatchObject({ status: 'done', attempts: 1 });
+  });
+
   it('a claim that lost its lease cannot complete or fail the job', async () => {
     await clearQueue();
     await freshTenants();
