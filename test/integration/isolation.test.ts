@@ -87,6 +87,35 @@ describe.each(backends())('tenant isolation on %s', (backend) => {
     expect(deleted).toEqual([]);
   });
 
+  it('the tenant and role do not outlive the transaction on pooled connections', async () => {
+    const inside = await withTenant(database.db, a, async (tx) =>
+      rowsOf<{ u: string; t: string }>(
+        await tx.execute(sql`select current_user as u, current_setting('app.tenant_id', true) as t`),
+      ),
+    );
+    expect(inside[0]).toEqual({ u: 'helpdesk_app', t: a });
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        withTenant(database.db, i % 2 ? a : b, (tx) => tx.select().from(accounts)),
+      ),
+    );
+    const after = await Promise.all(
+      Array.from(
+        { length: 10 },
+        async () =>
+          rowsOf<{ u: string; t: string | null }>(
+            await database.db.execute(
+              sql`select current_user as u, nullif(current_setting('app.tenant_id', true), '') as t`,
+            ),
+          )[0],
+      ),
+    );
+    for (const r of after) {
+      expect(r?.u).not.toBe('helpdesk_app');
+      expect(r?.t).toBeNull();
+    }
+  });
+
   it('every table with a tenant_id column has RLS enabled, forced and a tenant policy', async () => {
     const tables = rowsOf<{
       table: string;
