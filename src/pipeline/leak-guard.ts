@@ -7,7 +7,7 @@ import type { RouteDecision } from './routing.ts';
  * Checks a draft before it is stored, against what must never reach this requester:
  *
  * - identifiers of the tenant's OTHER accounts (ids, names, domains, user emails and names from
- *   the directory): any hit blocks the draft (status `blocked`, a human must look);
+ *   the directory): every hit blocks the draft (status `blocked`, a human must look);
  * - for end-user tickets, the account's private values (staff names and emails, plan name and
  *   price, internal notes, other end users' names, emails and record values): hits are redacted;
  * - for every level, the account's internal notes verbatim: redacted.

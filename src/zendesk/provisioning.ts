@@ -130,24 +130,33 @@ function webhookIdOfTrigger(t: z.infer<typeof triggerSchema>): string | undefine
   return Array.isArray(a?.value) && typeof a.value[0] === 'string' ? a.value[0] : undefined;
 }
 
-/** Creates (or finds and verifies) the webhook, its secret and the triggers for one tenant's connection. */
-export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string): Promise<ProvisionResult> {
-  const conn = await withTenant(deps.db, tenantId, async (tx) => {
-    const rows = await tx
+/** The tenant's current (not revoked) Zendesk connection row, read inside its tenant scope. */
+async function liveConnection(deps: ProvisioningDeps, tenantId: string) {
+  const rows = await withTenant(deps.db, tenantId, (tx) =>
+    tx
       .select()
       .from(zendeskConnections)
       .where(ne(zendeskConnections.status, 'revoked'))
       .orderBy(desc(zendeskConnections.updatedAt))
-      .limit(1);
-    return rows[0];
-  });
-  if (!conn) throw new AppError('not_found', 'This tenant has no active Zendesk connection.');
-  const api = createZendeskApi({
+      .limit(1),
+  );
+  return rows[0];
+}
+
+function connectionApi(deps: ProvisioningDeps, tenantId: string, subdomain: string) {
+  return createZendeskApi({
     tenantId,
-    subdomain: conn.subdomain,
+    subdomain,
     tokens: deps.tokens,
     maxInlineWaitMs: deps.maxInlineWaitMs,
   });
+}
+
+/** Creates (or finds and verifies) the webhook, its secret and the triggers for one tenant's connection. */
+export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string): Promise<ProvisionResult> {
+  const conn = await liveConnection(deps, tenantId);
+  if (!conn) throw new AppError('not_found', 'This tenant has no active Zendesk connection.');
+  const api = connectionApi(deps, tenantId, conn.subdomain);
   const ctx = { actor: deps.actor, requestId: deps.requestId };
   const record = (action: string, outcome: 'success' | 'failure', target: string | null, detail = {}) =>
     withTenant(deps.db, tenantId, (tx) =>
@@ -286,22 +295,9 @@ export async function disconnectZendesk(
   deps: ProvisioningDeps,
   tenantId: string,
 ): Promise<DeprovisionResult> {
-  const conn = await withTenant(deps.db, tenantId, async (tx) => {
-    const rows = await tx
-      .select()
-      .from(zendeskConnections)
-      .where(ne(zendeskConnections.status, 'revoked'))
-      .orderBy(desc(zendeskConnections.updatedAt))
-      .limit(1);
-    return rows[0];
-  });
+  const conn = await liveConnection(deps, tenantId);
   if (!conn) throw new AppError('not_found', 'This tenant has no Zendesk connection to disconnect.');
-  const api = createZendeskApi({
-    tenantId,
-    subdomain: conn.subdomain,
-    tokens: deps.tokens,
-    maxInlineWaitMs: deps.maxInlineWaitMs,
-  });
+  const api = connectionApi(deps, tenantId, conn.subdomain);
   const ctx = { tenantId, actor: deps.actor, requestId: deps.requestId };
   const record = (action: string, outcome: 'success' | 'failure', target: string | null, detail = {}) =>
     withTenant(deps.db, tenantId, (tx) =>
