@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Tx } from '../db/client.ts';
-import { slackInstallations } from '../db/schema/index.ts';
+import { ERASED_SLACK_CREDENTIALS, slackInstallations } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { slackKeyWhere, tenantIdBySlack } from '../tenancy/lookup.ts';
 import type { SlackEventContext, SlackEventListener, SlackInstallKey } from './events.ts';
@@ -24,9 +24,7 @@ async function eraseTokens(tx: Tx, tenantId: string, id: string, detail: string,
   await tx
     .update(slackInstallations)
     .set({
-      accessToken: null,
-      refreshToken: null,
-      accessExpiresAt: null,
+      ...ERASED_SLACK_CREDENTIALS,
       status: 'revoked',
       statusDetail: detail,
       tokenVersion: 0,

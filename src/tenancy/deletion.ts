@@ -4,6 +4,8 @@ import { audit, exportAuditTrail } from '../audit/audit.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import {
   auditEvents,
+  ERASED_SLACK_CREDENTIALS,
+  ERASED_ZENDESK_CREDENTIALS,
   oauthStates,
   slackInstallations,
   tenantSecrets,
@@ -116,9 +118,7 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
     const slack = await tx
       .update(slackInstallations)
       .set({
-        accessToken: null,
-        refreshToken: null,
-        accessExpiresAt: null,
+        ...ERASED_SLACK_CREDENTIALS,
         status: 'revoked',
         statusDetail: 'tenant_deleted',
         updatedAt: now,
@@ -128,11 +128,7 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
     const zendesk = await tx
       .update(zendeskConnections)
       .set({
-        accessToken: null,
-        refreshToken: null,
-        accessExpiresAt: null,
-        refreshExpiresAt: null,
-        webhookSecret: null,
+        ...ERASED_ZENDESK_CREDENTIALS,
         status: 'revoked',
         statusDetail: 'tenant_deleted',
         updatedAt: now,

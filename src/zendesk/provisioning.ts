@@ -2,7 +2,7 @@ import { desc, eq, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
-import { zendeskConnections } from '../db/schema/index.ts';
+import { ERASED_ZENDESK_CREDENTIALS, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, describeError } from '../lib/errors.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
@@ -348,11 +348,7 @@ export async function disconnectZendesk(
     await tx
       .update(zendeskConnections)
       .set({
-        accessToken: null,
-        refreshToken: null,
-        accessExpiresAt: null,
-        refreshExpiresAt: null,
-        webhookSecret: null,
+        ...ERASED_ZENDESK_CREDENTIALS,
         zendeskWebhookId: failed.includes('webhook') ? conn.zendeskWebhookId : null,
         triggerIds: Object.fromEntries(
           Object.entries(conn.triggerIds).filter(([e]) => failed.includes(`trigger:${e}`)),

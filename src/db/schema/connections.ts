@@ -73,3 +73,22 @@ export const zendeskConnections = pgTable(
     lookupRead(),
   ],
 );
+
+/**
+ * What "erase a connection's credentials" writes: every sealed secret and its expiry, nulled.
+ * Uninstall, disconnect and tenant deletion all spread these, so a credential column added later
+ * is erased everywhere by adding it here.
+ */
+export const ERASED_SLACK_CREDENTIALS = {
+  accessToken: null,
+  refreshToken: null,
+  accessExpiresAt: null,
+} as const;
+
+export const ERASED_ZENDESK_CREDENTIALS = {
+  accessToken: null,
+  refreshToken: null,
+  accessExpiresAt: null,
+  refreshExpiresAt: null,
+  webhookSecret: null,
+} as const;
