@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import { readStreamCapped } from '../lib/http.ts';
 import { randomToken } from '../lib/ids.ts';
 import { errorResponse } from './errors.ts';
 import type { AppDeps, AppEnv } from './types.ts';
@@ -40,25 +41,8 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     }
     const body = c.req.raw.body;
     if (!body) return next();
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel();
-        return tooLarge();
-      }
-      chunks.push(value);
-    }
-    const buf = new Uint8Array(total);
-    let off = 0;
-    for (const ch of chunks) {
-      buf.set(ch, off);
-      off += ch.byteLength;
-    }
+    const buf = await readStreamCapped(body, maxBytes);
+    if (!buf) return tooLarge();
     c.req.raw = new Request(c.req.raw, { body: buf });
     return next();
   };

@@ -24,3 +24,35 @@ export async function discardBody(res: Response, maxBytes = 64 * 1024): Promise<
     // The connection failed while we discarded the body: nothing left to release.
   }
 }
+
+/**
+ * Reads a byte stream to the end, unless it grows past `maxBytes`: then stops reading, calls
+ * `onOverflow` (e.g. the request's abort) or cancels the stream, and returns null.
+ */
+export async function readStreamCapped(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  onOverflow?: () => void,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      if (onOverflow) onOverflow();
+      else void reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const buf = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    buf.set(c, off);
+    off += c.byteLength;
+  }
+  return buf;
+}

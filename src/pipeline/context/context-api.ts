@@ -4,6 +4,7 @@ import type { Db } from '../../db/client.ts';
 import { contextCache, tenantSecrets } from '../../db/schema/index.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { hmacSha256, sha256Hex } from '../../lib/crypto.ts';
+import { discardBody, readStreamCapped } from '../../lib/http.ts';
 import type { Vault } from '../../tenancy/vault.ts';
 import type { ContextApiSettings } from '../settings.ts';
 import type { ContextFact, Visibility } from '../types.ts';
@@ -74,44 +75,20 @@ export class ContextApiError extends Error {
 }
 
 /**
- * Releases a body we do not use: drained in the background up to 64 KiB, cancelled beyond.
- */
-function discard(res: Response): void {
-  readCapped(res, 64 * 1024, true).catch(() => {});
-}
-
-/**
  * Reads the body as text, counting bytes as they arrive. Over `max`, stops: `abort` (the
  * request's own controller) when given, else the reader is cancelled.
  */
-async function readCapped(
-  res: Response,
-  max: number,
-  ignoreDeclared = false,
-  abort?: () => void,
-): Promise<string> {
+async function readCapped(res: Response, max: number, abort?: () => void): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? 'NaN');
-  if (!ignoreDeclared && Number.isFinite(declared) && declared > max) {
+  if (Number.isFinite(declared) && declared > max) {
     if (abort) abort();
-    else discard(res);
+    else void discardBody(res);
     throw new ContextApiError(`response larger than ${max} bytes`);
   }
   if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      if (abort) abort();
-      else void reader.cancel().catch(() => {});
-      throw new ContextApiError(`response larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const buf = await readStreamCapped(res.body, max, abort);
+  if (!buf) throw new ContextApiError(`response larger than ${max} bytes`);
+  return Buffer.from(buf).toString('utf8');
 }
 
 export function createContextApiProvider(
@@ -218,20 +195,20 @@ export function createContextApiProvider(
           throw new ContextApiError(attemptSignal.aborted ? 'attempt timed out' : 'request failed', true);
         }
         if (res.status >= 500) {
-          discard(res);
+          void discardBody(res);
           throw new ContextApiError(`answered ${res.status}`, true);
         }
         if (res.status >= 300 && res.status < 400) {
-          discard(res);
+          void discardBody(res);
           throw new ContextApiError(`answered a redirect (${res.status}); redirects are not followed`);
         }
         if (res.status >= 400) {
-          discard(res);
+          void discardBody(res);
           return { ok: false, status: res.status };
         }
         let text: string;
         try {
-          text = await readCapped(res, settings.maxResponseBytes, false, () => stop.abort());
+          text = await readCapped(res, settings.maxResponseBytes, () => stop.abort());
         } catch (e) {
           if (e instanceof ContextApiError) throw e;
           if (signal.aborted) throw e;
