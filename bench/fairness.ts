@@ -11,11 +11,19 @@
  * With the defaults the noisy tenant (100 jobs/s x 50 ms) asks for more than its per-tenant cap
  * allows (4 running x 50 ms = 80 jobs/s), so its backlog grows during the run: exactly the case
  * where a FIFO queue would make the quiet tenant wait behind it. Target: quiet p95 +20% at most.
+ *
+ * HANDLER=pipeline runs the REAL 'zendesk.ticket' handler instead of the sleep (offline drafter,
+ * real token manager reading a sealed non-expiring token, seeded settings/catalog/directory) against
+ * a local Zendesk stub answering after STUB_MS (bench/pipeline-fixture.ts); latency is then
+ * webhook-to-draft (drafts.created_at - webhook_deliveries.received_at):
+ *
+ *   HANDLER=pipeline STUB_MS=20 QUIET_RPS=5 NOISY_FACTOR=20 SECONDS=20 REPEAT=3 CONCURRENCY=8 PER_TENANT=4 node bench/fairness.ts
  */
-import { and, eq, gte } from 'drizzle-orm';
-import { jobs, webhookDeliveries } from '../src/db/schema/index.ts';
+import { and, eq, gte, inArray } from 'drizzle-orm';
+import { drafts, jobs, webhookDeliveries } from '../src/db/schema/index.ts';
 import { withTenant } from '../src/db/tenant.ts';
 import type { ZendeskFixture } from '../test/helpers/zendesk-sign.ts';
+import { seedPipelineTenant, startZendeskStub, type ZendeskStub } from './pipeline-fixture.ts';
 import {
   type BenchDb,
   createBenchDatabase,
@@ -36,6 +44,10 @@ const JOB_DELAY_MS = process.env.JOB_DELAY_MS ?? '50';
 const CONCURRENCY = process.env.CONCURRENCY ?? '8';
 const PER_TENANT = process.env.PER_TENANT ?? '4';
 const POLL_MS = process.env.POLL_MS ?? '50';
+const HANDLER = process.env.HANDLER === 'pipeline' ? 'pipeline' : 'sleep';
+const STUB_MS = Number(process.env.STUB_MS ?? 20);
+/** Longest wait for the backlog to drain after a phase (then the run reports what is unfinished). */
+const DRAIN_S = Number(process.env.DRAIN_S ?? 180);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let nextTicket = 1;
@@ -48,22 +60,34 @@ async function schedule(tenant: ZendeskFixture, rps: number, seconds: number) {
   return out;
 }
 
-/** Waits until every job of these tenants is done, then returns the quiet tenant's latencies. */
+/**
+ * Waits (at most DRAIN_S) until no job of these tenants is queued or running, then returns the
+ * quiet tenant's latencies for tickets >= firstTicket: to job completion and, with the pipeline,
+ * to the stored draft.
+ */
 async function quietLatencies(
   db: BenchDb,
   quiet: ZendeskFixture,
   all: ZendeskFixture[],
   firstTicket: number,
 ) {
+  const deadline = Date.now() + DRAIN_S * 1000;
+  let open = 0;
+  let dead = 0;
   for (;;) {
-    let open = 0;
+    open = 0;
+    dead = 0;
     for (const t of all) {
-      open += await withTenant(db.database.db, t.tenantId, async (tx) => {
-        const rows = await tx.select({ status: jobs.status }).from(jobs);
-        return rows.filter((r) => r.status !== 'done').length;
-      });
+      const rows = await withTenant(db.database.db, t.tenantId, (tx) =>
+        tx
+          .select({ status: jobs.status })
+          .from(jobs)
+          .where(inArray(jobs.status, ['queued', 'running', 'dead'])),
+      );
+      open += rows.filter((r) => r.status !== 'dead').length;
+      dead += rows.filter((r) => r.status === 'dead').length;
     }
-    if (open === 0) break;
+    if (open === 0 || Date.now() > deadline) break;
     await sleep(200);
   }
   const rows = await withTenant(db.database.db, quiet.tenantId, (tx) =>
@@ -80,15 +104,31 @@ async function quietLatencies(
       )
       .where(gte(webhookDeliveries.receivedAt, new Date(0))),
   );
-  return rows
-    .filter((r) => Number(r.ticketId) >= firstTicket)
-    .map((r) => (r.finishedAt?.getTime() ?? Number.NaN) - r.receivedAt.getTime());
+  const mine = rows.filter((r) => Number(r.ticketId) >= firstTicket);
+  const toJob = mine.map((r) => (r.finishedAt?.getTime() ?? Number.NaN) - r.receivedAt.getTime());
+  if (HANDLER !== 'pipeline') return { latencies: toJob, toJob, drafts: 0, open, dead };
+  const draftRows = await withTenant(db.database.db, quiet.tenantId, (tx) =>
+    tx.select({ ticketId: drafts.ticketId, createdAt: drafts.createdAt }).from(drafts),
+  );
+  const draftAt = new Map<string, number>();
+  for (const d of draftRows)
+    if (d.ticketId && !draftAt.has(d.ticketId)) draftAt.set(d.ticketId, d.createdAt.getTime());
+  const toDraft = mine
+    .filter((r) => draftAt.has(r.ticketId))
+    .map((r) => draftAt.get(r.ticketId)! - r.receivedAt.getTime());
+  return { latencies: toDraft, toJob, drafts: toDraft.length, open, dead };
 }
 
 const db = await createBenchDatabase();
 const [quiet, noisy] = (await createTenants(db, 2)) as [ZendeskFixture, ZendeskFixture];
+let stub: ZendeskStub | undefined;
+if (HANDLER === 'pipeline') {
+  stub = await startZendeskStub(STUB_MS);
+  for (const t of [quiet, noisy]) await seedPipelineTenant(db, t);
+}
 const server = await startServer(db, {
   BENCH_WORKER: '1',
+  ...(stub ? { BENCH_HANDLER: 'pipeline', BENCH_STUB_URL: stub.url } : {}),
   BENCH_JOB_DELAY_MS: JOB_DELAY_MS,
   BENCH_CONCURRENCY: CONCURRENCY,
   BENCH_PER_TENANT: PER_TENANT,
@@ -99,6 +139,7 @@ try {
   // Warm up connections and JIT.
   await runOpenLoop(server.port, await schedule(quiet, 20, 2));
   await quietLatencies(db, quiet, [quiet, noisy], 0);
+  process.stdout.write(`${JSON.stringify({ handler: HANDLER, ...(stub ? { stubMs: STUB_MS } : {}) })}\n`);
   for (let r = 0; r < REPEAT; r++) {
     // Alone.
     let first = nextTicket;
@@ -111,19 +152,43 @@ try {
       ...(await schedule(noisy, QUIET_RPS * NOISY_FACTOR, SECONDS)),
     ].sort((a, b) => a.at - b.at);
     const withNoisy = await runOpenLoop(server.port, mixed);
+    // The noisy tenant's backlog when its sending stops (> 0: it asked for more than its cap allows).
+    const noisyBacklog = (
+      await withTenant(db.database.db, noisy.tenantId, (tx) =>
+        tx
+          .select({ id: jobs.id })
+          .from(jobs)
+          .where(inArray(jobs.status, ['queued', 'running'])),
+      )
+    ).length;
     const lMixed = await quietLatencies(db, quiet, [quiet, noisy], first);
     const noisyAcks = withNoisy.samples.filter((s) => s.tenantId === noisy.tenantId).map((s) => s.ms);
     const quietAcks = withNoisy.samples.filter((s) => s.tenantId === quiet.tenantId).map((s) => s.ms);
+    const a = lAlone.latencies;
+    const b = lMixed.latencies;
     const row = {
       run: r + 1,
-      quietJobs: lAlone.length,
-      aloneP50: round(percentile(lAlone, 50)),
-      aloneP95: round(percentile(lAlone, 95)),
-      withNoisyJobs: lMixed.length,
-      withNoisyP50: round(percentile(lMixed, 50)),
-      withNoisyP95: round(percentile(lMixed, 95)),
-      ratioP95: round(percentile(lMixed, 95) / percentile(lAlone, 95), 3),
+      quietJobs: lAlone.toJob.length,
+      aloneP50: round(percentile(a, 50)),
+      aloneP95: round(percentile(a, 95)),
+      withNoisyJobs: lMixed.toJob.length,
+      withNoisyP50: round(percentile(b, 50)),
+      withNoisyP95: round(percentile(b, 95)),
+      ratioP95: round(percentile(b, 95) / percentile(a, 95), 3),
+      ...(HANDLER === 'pipeline'
+        ? {
+            quietDraftsAlone: lAlone.drafts,
+            quietDraftsWithNoisy: lMixed.drafts,
+            jobP95Alone: round(percentile(lAlone.toJob, 95)),
+            jobP95WithNoisy: round(percentile(lMixed.toJob, 95)),
+          }
+        : {}),
+      unfinishedJobs: lMixed.open,
+      deadJobs: lMixed.dead,
+      mixedPhaseMs: Math.round(withNoisy.elapsedMs),
+      skipped: alone.skipped + withNoisy.skipped,
       noisySent: noisyAcks.length,
+      noisyBacklog,
       quietAckP99WithNoisy: round(percentile(quietAcks, 99), 2),
       noisyAckP99: round(percentile(noisyAcks, 99), 2),
       non200:
@@ -140,7 +205,14 @@ try {
     noisyRps: QUIET_RPS * NOISY_FACTOR,
     seconds: SECONDS,
     runs: REPEAT,
-    jobDelayMs: Number(JOB_DELAY_MS),
+    handler: HANDLER,
+    ...(stub
+      ? {
+          stubMs: STUB_MS,
+          stubRequests: Object.fromEntries(stub.counts),
+          stubUnexpected: stub.unexpected.length,
+        }
+      : { jobDelayMs: Number(JOB_DELAY_MS) }),
     concurrency: Number(CONCURRENCY),
     perTenant: Number(PER_TENANT),
     pollMs: Number(POLL_MS),
@@ -153,5 +225,6 @@ try {
   process.stdout.write(`${JSON.stringify({ summary })}\n`);
 } finally {
   await server.stop();
+  await stub?.close();
   await db.drop();
 }

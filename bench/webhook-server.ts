@@ -2,7 +2,10 @@
  * The real app on @hono/node-server, for the webhook benchmarks (spawned by bench/webhook-harness.ts
  * so the load generator does not share its event loop). Env: DATABASE_URL, ENCRYPTION_KEY, and
  * optionally BENCH_WORKER=1 with BENCH_JOB_DELAY_MS, BENCH_CONCURRENCY, BENCH_PER_TENANT, BENCH_POLL_MS
- * to run the job worker in the same process with a fixed-delay 'zendesk.ticket' handler.
+ * to run the job worker in the same process with a fixed-delay 'zendesk.ticket' handler, or with
+ * BENCH_HANDLER=pipeline and BENCH_STUB_URL the REAL handler (src/pipeline/process-ticket.ts, offline
+ * drafter, real token manager) with https://<subdomain>.zendesk.com sent to the local stub
+ * (bench/pipeline-fixture.ts) and every other host refused.
  * Prints one JSON line `{"port":N}` when listening; stops on SIGTERM.
  */
 import { serve } from '@hono/node-server';
@@ -12,6 +15,9 @@ import { openDatabase } from '../src/db/client.ts';
 import { createJobQueue } from '../src/jobs/queue.ts';
 import { createWorker } from '../src/jobs/worker.ts';
 import { createLogger } from '../src/lib/logger.ts';
+import { createTokenManager } from '../src/oauth/token-manager.ts';
+import { createOfflineDrafter } from '../src/pipeline/drafting/offline.ts';
+import { createTicketHandler } from '../src/pipeline/process-ticket.ts';
 import { createVault } from '../src/tenancy/vault.ts';
 
 const config = parseConfig({
@@ -25,12 +31,34 @@ const database = await openDatabase({ url: config.DATABASE_URL, maxConnections: 
 const vault = createVault(config.ENCRYPTION_KEY ?? []);
 
 const delayMs = Number(process.env.BENCH_JOB_DELAY_MS ?? 50);
+const sleepHandler = () => new Promise<void>((r) => setTimeout(r, delayMs));
+let ticketHandler: typeof sleepHandler | ReturnType<typeof createTicketHandler> = sleepHandler;
+if (process.env.BENCH_HANDLER === 'pipeline') {
+  const stub = process.env.BENCH_STUB_URL;
+  if (!stub) throw new Error('BENCH_HANDLER=pipeline needs BENCH_STUB_URL');
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const req = new Request(input, init);
+    const u = new URL(req.url);
+    const m = /^([a-z0-9-]+)\.zendesk\.com$/.exec(u.hostname);
+    if (u.protocol !== 'https:' || !m) return Promise.reject(new Error(`network closed: ${u.origin}`));
+    return realFetch(new Request(`${stub}/${m[1]}${u.pathname}${u.search}`, req));
+  };
+  const pipelineLogger = createLogger('silent');
+  ticketHandler = createTicketHandler({
+    database,
+    vault,
+    tokens: createTokenManager({ db: database.db, vault, config, logger: pipelineLogger }),
+    drafter: createOfflineDrafter(),
+    logger: pipelineLogger,
+  });
+}
 const worker =
   process.env.BENCH_WORKER === '1'
     ? createWorker({
         database,
         logger,
-        handlers: { 'zendesk.ticket': () => new Promise((r) => setTimeout(r, delayMs)) },
+        handlers: { 'zendesk.ticket': ticketHandler },
         concurrency: Number(process.env.BENCH_CONCURRENCY ?? 8),
         perTenantConcurrency: Number(process.env.BENCH_PER_TENANT ?? 4),
         pollMs: Number(process.env.BENCH_POLL_MS ?? 50),
