@@ -92,15 +92,11 @@ export function installRoutes() {
       );
     const q = c.req.query();
     if (q.error) {
-      // Burn the state so the link cannot be replayed; nothing else happens.
-      await consumeOAuthState(database.db, q.state, 'slack', clock(deps));
-      c.get('log').info('slack install: provider returned an error', { error: q.error.slice(0, 100) });
-      return htmlPage(c, 400, 'Slack install was not completed', [
-        q.error === 'access_denied'
-          ? 'The app was not allowed into the workspace (the request was cancelled or denied).'
-          : `Slack reported: ${q.error.slice(0, 100)}.`,
-        'Nothing was installed. You can close this page or start the installation again.',
-      ]);
+      return providerErrorPage(c, 'slack', q.error, q.state, {
+        title: 'Slack install was not completed',
+        denied: 'The app was not allowed into the workspace (the request was cancelled or denied).',
+        after: 'Nothing was installed. You can close this page or start the installation again.',
+      });
     }
     const st = await consumeOAuthState(database.db, q.state, 'slack', clock(deps));
     if (!st) return failPage(c, 'invalid_state', 'Installation link not valid', INVALID_STATE);
@@ -171,13 +167,11 @@ export function installRoutes() {
       );
     const q = c.req.query();
     if (q.error) {
-      await consumeOAuthState(database.db, q.state, 'zendesk', clock(deps));
-      return htmlPage(c, 400, 'Zendesk was not connected', [
-        q.error === 'access_denied'
-          ? 'Access was not granted in Zendesk (the request was cancelled or denied).'
-          : `Zendesk reported: ${q.error.slice(0, 100)}.`,
-        'Nothing was stored. You can close this page or start again.',
-      ]);
+      return providerErrorPage(c, 'zendesk', q.error, q.state, {
+        title: 'Zendesk was not connected',
+        denied: 'Access was not granted in Zendesk (the request was cancelled or denied).',
+        after: 'Nothing was stored. You can close this page or start again.',
+      });
     }
     const st = await consumeOAuthState(database.db, q.state, 'zendesk', clock(deps));
     if (!st?.subdomain) return failPage(c, 'invalid_state', 'Connection link not valid', INVALID_STATE);
@@ -279,6 +273,28 @@ export function installRoutes() {
   });
 
   return app;
+}
+
+/**
+ * The provider redirected back with `?error=` (denied, cancelled, ...): burn the state so the link
+ * cannot be replayed, log the provider's word, and show a readable page. Nothing is stored.
+ */
+async function providerErrorPage(
+  c: Context<AppEnv>,
+  provider: 'slack' | 'zendesk',
+  error: string,
+  state: string | undefined,
+  text: { title: string; denied: string; after: string },
+) {
+  const deps = c.get('deps');
+  await consumeOAuthState(deps.database.db, state, provider, clock(deps));
+  const reported = error.slice(0, 100);
+  c.get('log').info(`${provider} oauth: provider returned an error`, { error: reported });
+  const name = provider === 'slack' ? 'Slack' : 'Zendesk';
+  return htmlPage(c, 400, text.title, [
+    error === 'access_denied' ? text.denied : `${name} reported: ${reported}.`,
+    text.after,
+  ]);
 }
 
 function callbackFailure(c: Context<AppEnv>, title: string, provider: string, e: unknown) {
