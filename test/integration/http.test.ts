@@ -24,7 +24,7 @@ describe.each(backends())('http basics on %s', (backend) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { checks: Record<string, { ok: boolean; detail: unknown }> };
     expect(body.checks.database?.ok).toBe(true);
-    expect(body.checks.migrations).toEqual({ ok: true, detail: { applied: 5, expected: 5 } });
+    expect(body.checks.migrations).toEqual({ ok: true, detail: { applied: 6, expected: 6 } });
   });
 
   it('unknown routes get the error shape with the request id', async () => {

@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, unique, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, lookupRead, tenantId, tenantIsolation, ts, updatedAt } from './columns.ts';
 
 export const CONNECTION_STATUS = ['active', 'needs_reauth', 'revoked'] as const;
@@ -35,6 +36,8 @@ export const slackInstallations = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     unique('slack_installations_key').on(t.enterpriseId, t.teamId, t.isEnterpriseInstall).nullsNotDistinct(),
+    // "The tenant's Slack connection" is a database invariant: at most one live row per tenant.
+    uniqueIndex('slack_installations_one_live').on(t.tenantId).where(sql`status <> 'revoked'`),
     tenantIsolation(),
     lookupRead(),
   ],
@@ -69,6 +72,8 @@ export const zendeskConnections = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('zendesk_connections_expiry').on(t.accessExpiresAt),
+    // "The tenant's Zendesk connection" is a database invariant: at most one live row per tenant.
+    uniqueIndex('zendesk_connections_one_live').on(t.tenantId).where(sql`status <> 'revoked'`),
     tenantIsolation(),
     lookupRead(),
   ],

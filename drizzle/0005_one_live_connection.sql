@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX "slack_installations_one_live" ON "slack_installations" USING btree ("tenant_id") WHERE status <> 'revoked';--> statement-breakpoint
+CREATE UNIQUE INDEX "zendesk_connections_one_live" ON "zendesk_connections" USING btree ("tenant_id") WHERE status <> 'revoked';
