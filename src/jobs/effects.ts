@@ -50,11 +50,14 @@ export interface EffectOptions<T> {
   leaseMs?: number;
   /**
    * Runs in the transaction that records the outcome (e.g. an audit event), so both commit
-   * together. Called for `performed`, `reconciled` and `failed`; not for `already_done`.
+   * together. Called for `performed`, `reconciled`, `failed` (the upstream refused) and `unknown`
+   * (perform threw and the write may have landed: the next call reconciles); not for `already_done`.
    */
   onRecorded?: (
     tx: Tx,
-    event: { status: 'performed' | 'reconciled'; result: T } | { status: 'failed'; error: string },
+    event:
+      | { status: 'performed' | 'reconciled'; result: T }
+      | { status: 'failed' | 'unknown'; error: string },
   ) => Promise<void>;
 }
 
@@ -183,6 +186,7 @@ export async function performEffectOnce<T extends Record<string, unknown>>(
             .update(externalEffects)
             .set({ updatedAt: new Date(0) })
             .where(mine);
+          await opts.onRecorded?.(tx, { status: 'unknown', error: describeError(e) });
         }
       });
       throw e;

@@ -4,8 +4,8 @@ import { withTenant } from '../../src/db/tenant.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { readTicketJob, TICKET_JOB_KIND, ticketJobPayloadSchema } from '../../src/pipeline/ticket-job.ts';
 import { eventKey } from '../../src/zendesk/trigger-payload.ts';
-import { ZENDESK_TICKET_JOB } from '../../src/zendesk/webhook.ts';
 import { captureLogger, testApp, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import {
@@ -82,7 +82,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(await stored()).toEqual({ deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
     const [job] = await withTenant(database.db, acme.tenantId, (tx) => tx.select().from(jobs));
     expect(job).toMatchObject({
-      kind: ZENDESK_TICKET_JOB,
+      kind: TICKET_JOB_KIND,
       status: 'queued',
       dedupeKey: '4242:ticket_created',
       payload: {
@@ -90,8 +90,12 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
         ticketId: '4242',
         event: 'ticket_created',
         invocationId: 'inv-1',
+        eventKey: '4242:ticket_created',
       },
     });
+    // What the webhook wrote is exactly the contract the pipeline reads (nothing more, nothing less).
+    expect(ticketJobPayloadSchema.parse(job!.payload)).toEqual(job!.payload);
+    expect(readTicketJob(job!.payload)).toEqual(job!.payload);
     const [delivery] = await withTenant(database.db, acme.tenantId, (tx) =>
       tx.select().from(webhookDeliveries),
     );
@@ -444,7 +448,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
       database,
       logger: createLogger('silent'),
       pollMs: 10,
-      handlers: { [ZENDESK_TICKET_JOB]: async (j) => void seen.push(j) },
+      handlers: { [TICKET_JOB_KIND]: async (j) => void seen.push(j) },
     });
     await worker.runUntilIdle();
     const acmeJobs = seen.filter((j) => j.tenantId === acme.tenantId);
