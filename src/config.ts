@@ -146,10 +146,23 @@ export interface Features {
   openai: boolean;
 }
 
+/** One provider's OAuth client: present only when both its id and its secret are set. */
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface Config extends Env {
   PUBLIC_URL: string;
   features: Features;
+  /** The Slack OAuth client (install, token refresh, sign-in), or null when not configured. */
+  slackOAuth: OAuthClientConfig | null;
+  /** The Zendesk global OAuth client (connect, token refresh), or null when not configured. */
+  zendeskOAuth: OAuthClientConfig | null;
 }
+
+const oauthClient = (clientId?: string, clientSecret?: string): OAuthClientConfig | null =>
+  clientId && clientSecret ? { clientId, clientSecret } : null;
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -168,13 +181,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(problems);
   }
   const e = result.data;
+  const slackOAuth = oauthClient(e.SLACK_CLIENT_ID, e.SLACK_CLIENT_SECRET);
+  const zendeskOAuth = oauthClient(e.ZENDESK_CLIENT_ID, e.ZENDESK_CLIENT_SECRET);
   return {
     ...e,
+    slackOAuth,
+    zendeskOAuth,
     PUBLIC_URL: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     features: {
-      slackInstall: Boolean(e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET),
+      slackInstall: slackOAuth !== null,
       slackEvents: Boolean(e.SLACK_SIGNING_SECRET),
-      zendesk: Boolean(e.ZENDESK_CLIENT_ID && e.ZENDESK_CLIENT_SECRET),
+      zendesk: zendeskOAuth !== null,
       openai: Boolean(e.OPENAI_API_KEY),
     },
   };
