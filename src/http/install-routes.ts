@@ -7,7 +7,6 @@ import { exchangeSlackCode, slackAuthorizeUrl, slackRedirectUri } from '../oauth
 import { storeSlackInstall } from '../oauth/slack-install.ts';
 import {
   type ConsumedOAuthState,
-  type CreatedOAuthState,
   consumeOAuthState,
   createOAuthState,
   STATE_TTL_MS,
@@ -69,6 +68,14 @@ const INVALID_STATE =
 const OTHER_BROWSER =
   'This installation was not started in this browser, or it expired. Start the installation again from here.';
 
+interface AuthorizeInput {
+  clientId: string;
+  redirectUri: string;
+  state: string;
+  codeChallenge: string;
+  subdomain: string | null;
+}
+
 /** What differs between the Slack and the Zendesk flow, for the parts they share. */
 interface Flow {
   provider: 'slack' | 'zendesk';
@@ -78,6 +85,8 @@ interface Flow {
   /** Holds the state between the start and the callback (browser binding). */
   cookie: string;
   client(deps: AppDeps): OAuthClientConfig | null;
+  redirectUri(publicUrl: string): string;
+  authorizeUrl(input: AuthorizeInput): string;
   off: string;
   invalidTitle: string;
   failTitle: string;
@@ -91,6 +100,8 @@ const SLACK: Flow = {
   callbackPath: '/slack/oauth/callback',
   cookie: 'hc_oauth_slack',
   client: (deps) => deps.config.slackOAuth,
+  redirectUri: slackRedirectUri,
+  authorizeUrl: (input) => slackAuthorizeUrl(input),
   off: 'Slack install is off: set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET.',
   invalidTitle: 'Installation link not valid',
   failTitle: 'Slack install failed',
@@ -108,6 +119,8 @@ const ZENDESK: Flow = {
   callbackPath: '/zendesk/oauth/callback',
   cookie: 'hc_oauth_zendesk',
   client: (deps) => deps.config.zendeskOAuth,
+  redirectUri: zendeskRedirectUri,
+  authorizeUrl: ({ subdomain, ...input }) => zendeskAuthorizeUrl({ ...input, subdomain: subdomain! }),
   off: 'Zendesk is off: set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET.',
   invalidTitle: 'Connection link not valid',
   failTitle: 'Zendesk connection failed',
@@ -142,12 +155,7 @@ function joinNote(c: Context<AppEnv>): string | undefined {
  * POST start, after requireSameOrigin: a state (joined to the signed-in admin's tenant, if any),
  * the browser-binding cookie, and a 303 to the provider's authorize URL.
  */
-async function beginFlow(
-  c: Context<AppEnv>,
-  flow: Flow,
-  subdomain: string | null,
-  authorizeUrl: (st: CreatedOAuthState, client: OAuthClientConfig) => string,
-) {
+async function beginFlow(c: Context<AppEnv>, flow: Flow, subdomain: string | null) {
   const deps = c.get('deps');
   const client = clientOf(c, flow);
   const principal = c.get('principal');
@@ -159,17 +167,19 @@ async function beginFlow(
   );
   setCookie(c, flow.cookie, st.state, { ...cookieOptions(c, flow), maxAge: STATE_TTL_MS / 1000 });
   c.header('Cache-Control', 'no-store');
-  return c.redirect(authorizeUrl(st, client), 303);
+  const redirectUri = flow.redirectUri(deps.config.PUBLIC_URL);
+  const { state, codeChallenge } = st;
+  return c.redirect(
+    flow.authorizeUrl({ clientId: client.clientId, redirectUri, state, codeChallenge, subdomain }),
+    303,
+  );
 }
 
 /**
  * The shared first half of a callback: the provider's `?error=`, the browser binding, the
  * single-use state, the code. Returns the consumed state, or the response that ends the flow.
  */
-async function openCallback(
-  c: Context<AppEnv>,
-  flow: Flow,
-): Promise<{ st: ConsumedOAuthState; code: string } | Response> {
+async function openCallback(c: Context<AppEnv>, flow: Flow): Promise<OpenedCallback | Response> {
   const deps = c.get('deps');
   const q = c.req.query();
   const bound = getCookie(c, flow.cookie);
@@ -184,6 +194,20 @@ async function openCallback(
   if (!q.code || q.code.length > 500)
     return failPage(c, 'bad_request', flow.failTitle, `${flow.name} sent no authorization code.`);
   return { st, code: q.code };
+}
+
+type OpenedCallback = { st: ConsumedOAuthState; code: string };
+
+/** Registers a flow's callback: the shared half (openCallback), then the provider's `complete`. */
+function onCallback(
+  app: Hono<AppEnv>,
+  flow: Flow,
+  complete: (c: Context<AppEnv>, cb: OpenedCallback) => Promise<Response>,
+) {
+  app.get(flow.callbackPath, async (c) => {
+    const cb = await openCallback(c, flow);
+    return cb instanceof Response ? cb : complete(c, cb);
+  });
 }
 
 function provisioningDeps(c: Context<AppEnv>, actor: Actor): ProvisioningDeps {
@@ -226,20 +250,9 @@ export function installRoutes() {
     }),
   );
 
-  app.post(SLACK.startPath, requireSameOrigin, (c) =>
-    beginFlow(c, SLACK, null, (st, client) =>
-      slackAuthorizeUrl({
-        clientId: client.clientId,
-        redirectUri: slackRedirectUri(c.get('deps').config.PUBLIC_URL),
-        state: st.state,
-        codeChallenge: st.codeChallenge,
-      }),
-    ),
-  );
+  app.post(SLACK.startPath, requireSameOrigin, (c) => beginFlow(c, SLACK, null));
 
-  app.get(SLACK.callbackPath, async (c) => {
-    const cb = await openCallback(c, SLACK);
-    if (cb instanceof Response) return cb;
+  onCallback(app, SLACK, async (c, cb) => {
     const deps = c.get('deps');
     try {
       const grant = await exchangeSlackCode(clientOf(c, SLACK), {
@@ -293,20 +306,10 @@ export function installRoutes() {
         'Not a Zendesk subdomain',
         'Give your Zendesk subdomain only: for https://acme.zendesk.com, that is "acme".',
       );
-    return beginFlow(c, ZENDESK, subdomain, (st, client) =>
-      zendeskAuthorizeUrl({
-        subdomain,
-        clientId: client.clientId,
-        redirectUri: zendeskRedirectUri(c.get('deps').config.PUBLIC_URL),
-        state: st.state,
-        codeChallenge: st.codeChallenge,
-      }),
-    );
+    return beginFlow(c, ZENDESK, subdomain);
   });
 
-  app.get(ZENDESK.callbackPath, async (c) => {
-    const cb = await openCallback(c, ZENDESK);
-    if (cb instanceof Response) return cb;
+  onCallback(app, ZENDESK, async (c, cb) => {
     const deps = c.get('deps');
     const subdomain = cb.st.subdomain;
     if (!subdomain) return failPage(c, 'invalid_state', ZENDESK.invalidTitle, INVALID_STATE);

@@ -20,22 +20,25 @@ const LIVE_ZENDESK = sql`${zendeskConnections.status} <> 'revoked'`;
 export type SlackInstallationRow = typeof slackInstallations.$inferSelect;
 export type ZendeskConnectionRow = typeof zendeskConnections.$inferSelect;
 
+/** A select's only row; `lock` takes FOR UPDATE on it. */
+async function only<R>(q: PromiseLike<R[]> & { for(strength: 'update'): PromiseLike<R[]> }, lock = false) {
+  return (lock ? await q.for('update') : await q)[0];
+}
+
 /** The tenant's live Slack installation, inside its withTenant transaction; `lock` takes FOR UPDATE. */
-export async function liveSlackInstallation(
+export function liveSlackInstallation(
   tx: Tx,
   opts: { lock?: boolean } = {},
 ): Promise<SlackInstallationRow | undefined> {
-  const q = tx.select().from(slackInstallations).where(LIVE_SLACK);
-  return (opts.lock ? await q.for('update') : await q)[0];
+  return only(tx.select().from(slackInstallations).where(LIVE_SLACK), opts.lock);
 }
 
 /** The tenant's live Zendesk connection, inside its withTenant transaction; `lock` takes FOR UPDATE. */
-export async function liveZendeskConnection(
+export function liveZendeskConnection(
   tx: Tx,
   opts: { lock?: boolean } = {},
 ): Promise<ZendeskConnectionRow | undefined> {
-  const q = tx.select().from(zendeskConnections).where(LIVE_ZENDESK);
-  return (opts.lock ? await q.for('update') : await q)[0];
+  return only(tx.select().from(zendeskConnections).where(LIVE_ZENDESK), opts.lock);
 }
 
 /** The name of the constraint a failed statement violated, whichever driver (postgres.js, PGlite) threw. */

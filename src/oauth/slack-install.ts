@@ -112,17 +112,14 @@ export async function storeSlackInstall(
         statusDetail: null,
         updatedAt: now,
       };
-      let installationId: string;
-      if (mine[0]) {
-        installationId = mine[0].id;
+      const installationId = mine[0]?.id ?? newId('si');
+      if (!mine[0])
+        await tx.insert(slackInstallations).values({ tenantId, id: installationId, ...key, ...fields });
+      else
         await tx
           .update(slackInstallations)
           .set({ ...fields, tokenVersion: sql`${slackInstallations.tokenVersion} + 1` })
           .where(eq(slackInstallations.id, installationId));
-      } else {
-        installationId = newId('si');
-        await tx.insert(slackInstallations).values({ tenantId, id: installationId, ...key, ...fields });
-      }
       await audit(
         { tenantId, tx, actor, requestId: input.requestId },
         {

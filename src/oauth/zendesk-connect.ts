@@ -80,22 +80,13 @@ export async function storeZendeskConnection(
         updatedAt: now,
       };
       const prior = rows[0];
-      let connectionId: string;
-      let hookId: string;
-      if (prior) {
-        connectionId = prior.id;
-        hookId = prior.hookId;
-        await tx
-          .update(zendeskConnections)
-          .set({ ...fields, tokenVersion: sql`${zendeskConnections.tokenVersion} + 1` })
-          .where(eq(zendeskConnections.id, connectionId));
-      } else {
-        connectionId = newId('zc');
-        hookId = randomToken(24);
-        await tx
-          .insert(zendeskConnections)
-          .values({ tenantId, id: connectionId, subdomain, hookId, ...fields });
-      }
+      // The hook id is kept on every reconnect, so Zendesk's webhook keeps working.
+      const connectionId = prior?.id ?? newId('zc');
+      const hookId = prior?.hookId ?? randomToken(24);
+      const renewed = { ...fields, tokenVersion: sql`${zendeskConnections.tokenVersion} + 1` };
+      await (prior
+        ? tx.update(zendeskConnections).set(renewed).where(eq(zendeskConnections.id, connectionId))
+        : tx.insert(zendeskConnections).values({ tenantId, id: connectionId, subdomain, hookId, ...fields }));
       await audit(
         { tenantId, tx, actor, requestId: input.requestId },
         {
