@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import manifest from '../../manifest.json' with { type: 'json' };
+import type { App } from '../../src/app.ts';
 import { auditEvents, oauthStates, slackInstallations, tenants } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
@@ -12,6 +13,7 @@ import { testApp, testConfig, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { fakeSlackOAuth, type SlackGrantShape } from '../helpers/msw-slack-oauth.ts';
+import { returnTo, signedInAdmin, startFlow } from '../helpers/oauth-browser.ts';
 
 const creds = { clientId: 'slack-client-1', clientSecret: 'slack-secret-1' };
 const slack = fakeSlackOAuth(creds);
@@ -30,37 +32,10 @@ describe.each(backends())('Slack install on %s', (backend) => {
 
   const app = (over: Parameters<typeof testApp>[1] = {}) => testApp(database, { config, vault, ...over }).app;
 
-  /** The browser's same-origin POST from our install page; returns the redirect and the state cookie. */
-  async function startInstall(a = app(), headers: Record<string, string> = {}) {
-    const res = await a.request('/slack/install', {
-      method: 'POST',
-      headers: { origin: 'https://copilot.test', 'sec-fetch-site': 'same-origin', ...headers },
-    });
-    expect(res.status).toBe(303);
-    const location = res.headers.get('location')!;
-    const setCookie = res.headers.get('set-cookie') ?? '';
-    const bound = /^hc_oauth_slack=([^;]+)/.exec(setCookie)?.[1];
-    expect(bound).toBeDefined();
-    return {
-      location,
-      state: new URL(location).searchParams.get('state')!,
-      setCookie,
-      cookie: `hc_oauth_slack=${bound}`,
-    };
-  }
-
-  /** The provider sends the browser back: with the state cookie of the browser that started. */
-  function callback(
-    a: ReturnType<typeof app>,
-    query: string,
-    cookie?: string,
-    headers: Record<string, string> = {},
-  ) {
-    const cookies = [cookie, headers.cookie].filter(Boolean).join('; ');
-    return a.request(`/slack/oauth/callback?${query}`, {
-      headers: { ...headers, ...(cookies ? { cookie: cookies } : {}) },
-    });
-  }
+  const startInstall = (a = app(), headers: Record<string, string> = {}) =>
+    startFlow(a, '/slack/install', 'hc_oauth_slack', null, headers);
+  const callback = (a: App, query: string, cookie?: string, headers: Record<string, string> = {}) =>
+    returnTo(a, '/slack/oauth/callback', query, cookie, headers);
 
   async function install(grant: SlackGrantShape, a = app(), headers: Record<string, string> = {}) {
     const { location, state, cookie } = await startInstall(a, headers);
@@ -123,16 +98,11 @@ describe.each(backends())('Slack install on %s', (backend) => {
   });
 
   it('refuses a cross-site start with 403, even for a signed-in admin, and stores nothing', async () => {
-    const tenantId = (
-      await createTenant(database.db, { name: 'Victim', actor: { type: 'system', name: 't' } })
-    ).id;
-    const { token } = await createSession(database.db, {
-      tenantId,
+    const { cookie: session } = await signedInAdmin(database.db, {
+      tenantName: 'Victim',
       userId: 'U_VICTIM',
       role: 'admin',
-      via: 'local_link',
     });
-    const session = `${SESSION_COOKIE}=${token}`;
     const before = await stateRows();
     const attempts: Record<string, string>[] = [
       { origin: 'https://evil.example', cookie: session },

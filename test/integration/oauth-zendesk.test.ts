@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.ts';
 import { auditEvents, oauthStates, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { isSecondLiveConnection } from '../../src/oauth/connections.ts';
@@ -14,6 +15,7 @@ import { testApp, testConfig, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { fakeZendesk } from '../helpers/msw-zendesk.ts';
+import { postStart as postForm, returnTo, signedInAdmin, startFlow } from '../helpers/oauth-browser.ts';
 
 const creds = { clientId: 'zdg-copilot', clientSecret: 'zd-secret-1' };
 const acme = fakeZendesk({ subdomain: 'acme', ...creds });
@@ -37,43 +39,12 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
 
   const app = (over: Parameters<typeof testApp>[1] = {}) => testApp(database, { config, vault, ...over }).app;
 
-  /** The browser's same-origin form POST from our connect page. */
-  function postStart(a: ReturnType<typeof app>, subdomain: string, headers: Record<string, string> = {}) {
-    return a.request('/zendesk/connect', {
-      method: 'POST',
-      headers: {
-        origin: 'https://copilot.test',
-        'content-type': 'application/x-www-form-urlencoded',
-        ...headers,
-      },
-      body: new URLSearchParams({ subdomain }).toString(),
-    });
-  }
-
-  async function start(a: ReturnType<typeof app>, subdomain: string, headers: Record<string, string> = {}) {
-    const res = await postStart(a, subdomain, headers);
-    expect(res.status).toBe(303);
-    const location = res.headers.get('location')!;
-    const bound = /^hc_oauth_zendesk=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
-    expect(bound).toBeDefined();
-    return {
-      location,
-      state: new URL(location).searchParams.get('state')!,
-      cookie: `hc_oauth_zendesk=${bound}`,
-    };
-  }
-
-  function callback(
-    a: ReturnType<typeof app>,
-    query: string,
-    cookie?: string,
-    headers: Record<string, string> = {},
-  ) {
-    const cookies = [cookie, headers.cookie].filter(Boolean).join('; ');
-    return a.request(`/zendesk/oauth/callback?${query}`, {
-      headers: { ...headers, ...(cookies ? { cookie: cookies } : {}) },
-    });
-  }
+  const postStart = (a: App, subdomain: string, headers: Record<string, string> = {}) =>
+    postForm(a, '/zendesk/connect', { subdomain }, headers);
+  const start = (a: App, subdomain: string, headers: Record<string, string> = {}) =>
+    startFlow(a, '/zendesk/connect', 'hc_oauth_zendesk', { subdomain }, headers);
+  const callback = (a: App, query: string, cookie?: string, headers: Record<string, string> = {}) =>
+    returnTo(a, '/zendesk/oauth/callback', query, cookie, headers);
 
   async function connect(fake: typeof acme, headers: Record<string, string> = {}, extra = '') {
     const a = app();
@@ -352,14 +323,10 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   });
 
   it('refuses a cross-site connect with 403 (even for a signed-in admin) and stores nothing', async () => {
-    const tenantId = (
-      await createTenant(database.db, { name: 'Victim', actor: { type: 'system', name: 't' } })
-    ).id;
-    const { token } = await createSession(database.db, {
-      tenantId,
+    const { cookie: session } = await signedInAdmin(database.db, {
+      tenantName: 'Victim',
       userId: 'U_VICTIM',
       role: 'owner',
-      via: 'local_link',
     });
     const before = await stateRows();
     const attempts: Record<string, string>[] = [
@@ -368,7 +335,7 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
       { origin: '' },
     ];
     for (const headers of attempts) {
-      const res = await postStart(app(), 'umbrella', { ...headers, cookie: `${SESSION_COOKIE}=${token}` });
+      const res = await postStart(app(), 'umbrella', { ...headers, cookie: session });
       expect(res.status, JSON.stringify(headers)).toBe(403);
       expect(((await res.json()) as ErrBody).error.code).toBe('forbidden');
       expect(res.headers.get('set-cookie')).toBeNull();
@@ -394,13 +361,13 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   it('connecting another subdomain to a connected tenant is a clear 409, the old connection stays', async () => {
     const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'acme'))!;
     const [before] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
-    const { token } = await createSession(database.db, {
+    const { cookie } = await signedInAdmin(database.db, {
+      tenantName: '',
       tenantId,
       userId: 'U_SWITCH',
       role: 'owner',
-      via: 'local_link',
     });
-    const { res } = await connect(umbrella, { cookie: `${SESSION_COOKIE}=${token}` });
+    const { res } = await connect(umbrella, { cookie });
     expect(res.status).toBe(409);
     const html = await res.text();
     expect(html).toContain('already connected to acme.zendesk.com');

@@ -263,17 +263,25 @@ describe.each(backends())('token manager on %s', (backend) => {
     return { n, db, vault: countingVault };
   }
 
-  it('a cached token costs no database read and no decryption, until its TTL; then a revocation shows', async () => {
-    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+  /** A manager on the counted database and vault; `t` is its clock (ms), movable by the test. */
+  function countedManager(opts: Partial<Parameters<typeof createTokenManager>[0]> = {}) {
     const c = counted();
-    let t = Date.now();
+    const clock = { t: Date.now() };
     const m = createTokenManager({
       db: c.db,
       vault: c.vault,
       config,
       logger: createLogger('silent'),
-      now: () => new Date(t),
+      now: () => new Date(clock.t),
+      ...opts,
     });
+    return { m, n: c.n, clock };
+  }
+
+  it('a cached token costs no database read and no decryption, until its TTL; then a revocation shows', async () => {
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const { m, n, clock } = countedManager();
+    const c = { n };
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
     expect(c.n.opens).toBe(1);
     const txAfterFirst = c.n.tx;
@@ -285,34 +293,26 @@ describe.each(backends())('token manager on %s', (backend) => {
     await withTenant(database.db, tenantId, (tx) =>
       tx.update(slackInstallations).set({ status: 'revoked', accessToken: null, refreshToken: null }),
     );
-    t += CACHE_TTL_MS - 1000;
+    clock.t += CACHE_TTL_MS - 1000;
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
     expect(c.n.tx).toBe(txAfterFirst);
     // ...and never past it.
-    t += 2000;
+    clock.t += 2000;
     await expect(m.getAccessToken(tenantId, 'slack')).rejects.toMatchObject({ code: 'not_found' });
     expect(c.n.tx).toBeGreaterThan(txAfterFirst);
   });
 
   it('a cached token is not served within a minute of its expiry', async () => {
-    let t = Date.now();
-    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(t + 3 * MIN) });
-    const c = counted();
-    const m = createTokenManager({
-      db: c.db,
-      vault: c.vault,
-      config,
-      logger: createLogger('silent'),
-      now: () => new Date(t),
-      cache: { ttlMs: 60 * MIN },
-    });
+    const { m, n, clock } = countedManager({ cache: { ttlMs: 60 * MIN } });
+    const c = { n };
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(clock.t + 3 * MIN) });
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
-    t += MIN;
+    clock.t += MIN;
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
     expect(c.n.opens).toBe(1);
     // 59 s left: no longer served from the cache (kept only until a minute before expiry); the
     // manager refreshes instead of handing out a token about to expire.
-    t += 61_000;
+    clock.t += 61_000;
     const before = slack.calls.refresh;
     const fresh = await m.getAccessToken(tenantId, 'slack');
     expect(fresh).not.toBe(access);
@@ -323,14 +323,8 @@ describe.each(backends())('token manager on %s', (backend) => {
     const a = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
     const b = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
     const d = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
-    const c = counted();
-    const m = createTokenManager({
-      db: c.db,
-      vault: c.vault,
-      config,
-      logger: createLogger('silent'),
-      cache: { maxEntries: 2 },
-    });
+    const { m, n } = countedManager({ cache: { maxEntries: 2 } });
+    const c = { n };
     await m.getAccessToken(a.tenantId, 'slack');
     await m.getAccessToken(b.tenantId, 'slack');
     await m.getAccessToken(a.tenantId, 'slack'); // a is now the most recent
@@ -344,8 +338,8 @@ describe.each(backends())('token manager on %s', (backend) => {
 
   it('a 401 report refreshes once; a late report about the replaced token changes nothing', async () => {
     const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
-    const c = counted();
-    const m = createTokenManager({ db: c.db, vault: c.vault, config, logger: createLogger('silent') });
+    const { m, n } = countedManager();
+    const c = { n };
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
     const before = slack.calls.refresh;
     m.invalidate(tenantId, 'slack', access);
