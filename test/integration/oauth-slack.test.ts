@@ -4,6 +4,7 @@ import manifest from '../../manifest.json' with { type: 'json' };
 import type { App } from '../../src/app.ts';
 import { auditEvents, oauthStates, slackInstallations, tenants } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { isSecondLiveConnection } from '../../src/oauth/connections.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
 import { tenantIdBySlack } from '../../src/tenancy/lookup.ts';
 import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
@@ -177,6 +178,19 @@ describe.each(backends())('Slack install on %s', (backend) => {
     }
     const live = (await rowsFor(tenantId)).filter((r) => r.status !== 'revoked');
     expect(live).toHaveLength(1);
+  });
+
+  it('the one-live index refuses a second live installation, recognised on this driver', async () => {
+    const tenantId = (await createTenant(database.db, { name: 'Two', actor: { type: 'system', name: 't' } }))
+      .id;
+    const insert = (id: string, teamId: string, status: 'active' | 'revoked') =>
+      withTenant(database.db, tenantId, (tx) =>
+        tx.insert(slackInstallations).values({ tenantId, id, teamId, status }),
+      );
+    await insert('si_one_a', 'T_ONE_A', 'active');
+    await insert('si_one_old', 'T_ONE_OLD', 'revoked'); // revoked rows do not count
+    const err = await insert('si_one_b', 'T_ONE_B', 'active').catch((e: unknown) => e);
+    expect(isSecondLiveConnection(err)).toBe(true);
   });
 
   it('installs end to end: state, code exchange, sealed tokens, new tenant, audit', async () => {
