@@ -308,6 +308,9 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       entries.delete(key);
       throw needsReauthError(provider, outcome.reason);
     }
+    // A 401 for this very version was reported while we read it: keep that report.
+    const current = entries.get(key);
+    if (current !== known && current?.rejected && outcome.version <= current.version) return outcome.token;
     // Still the refused version (a grant without rotation): hand it out, cache nothing.
     const stillRejected = known?.rejected === true && !outcome.refreshed && outcome.version <= known.version;
     remember(key, {
