@@ -62,18 +62,21 @@ export function requireFeature(feature: keyof Features, message: string): Middle
 
 /**
  * For POSTs that start something on behalf of the signed-in browser (an OAuth install): the
- * request must show it comes from our own pages. `Origin` must be PUBLIC_URL's origin, and
- * `Sec-Fetch-Site`, when sent, must be `same-origin`; a request carrying neither is refused too
- * (browsers send Origin on every POST). 403 `forbidden` otherwise, before anything is stored.
+ * request must show it comes from our own pages, and is refused (403 `forbidden`, before anything
+ * is stored) otherwise. `Sec-Fetch-Site`, which page scripts cannot set, must be `same-origin`
+ * when sent; `Origin` must then be PUBLIC_URL's origin or `null`. Without Sec-Fetch-Site (older
+ * browsers), `Origin` must be PUBLIC_URL's origin. `Origin: null` is what browsers send for a
+ * same-origin form POST from a page whose referrer policy is `no-referrer` (our layout's), and
+ * also what a sandboxed cross-site frame sends: it passes only together with `same-origin`.
  */
 export const requireSameOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = new URL(c.get('deps').config.PUBLIC_URL).origin;
   const origin = c.req.header('origin');
   const site = c.req.header('sec-fetch-site');
   const sameOrigin =
-    (origin === undefined || origin === expected) &&
-    (site === undefined || site === 'same-origin') &&
-    (origin !== undefined || site !== undefined);
+    site === undefined
+      ? origin === expected
+      : site === 'same-origin' && (origin === undefined || origin === expected || origin === 'null');
   if (!sameOrigin)
     return errorResponse(
       c,

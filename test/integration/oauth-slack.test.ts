@@ -121,11 +121,22 @@ describe.each(backends())('Slack install on %s', (backend) => {
       expect(res.headers.get('set-cookie')).toBeNull();
     }
     expect(await stateRows()).toBe(before);
-    // The old way in, a GET, starts nothing either: it only shows the button.
+    // What browsers really send from our page (its referrer policy is no-referrer: Origin null).
+    const browsers: Record<string, string>[] = [
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+      { 'sec-fetch-site': 'same-origin' },
+      { origin: 'https://copilot.test' }, // a browser without Sec-Fetch-Site
+    ];
+    for (const headers of browsers) {
+      const res = await app().request('/slack/install', { method: 'POST', headers });
+      expect(res.status, JSON.stringify(headers)).toBe(303);
+    }
+    expect(await stateRows()).toBe(before + 3);
+    // The old way in, a GET, starts nothing: it only shows the button.
     const get = await app().request('/slack/install', { headers: { cookie: session } });
     expect(get.status).toBe(200);
     expect(get.headers.get('location')).toBeNull();
-    expect(await stateRows()).toBe(before);
+    expect(await stateRows()).toBe(before + 3);
   });
 
   it('a callback without the state cookie of the browser that started it is refused and changes nothing', async () => {
