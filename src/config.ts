@@ -146,10 +146,23 @@ export interface Features {
   openai: boolean;
 }
 
+/** One provider's OAuth client: present only when both its id and its secret are set. */
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+}
+
 export interface Config extends Env {
   PUBLIC_URL: string;
   features: Features;
+  /** The Slack OAuth client (install, token refresh, sign-in), or null when not configured. */
+  slackOAuth: OAuthClientConfig | null;
+  /** The Zendesk global OAuth client (connect, token refresh), or null when not configured. */
+  zendeskOAuth: OAuthClientConfig | null;
 }
+
+const oauthClient = (clientId?: string, clientSecret?: string): OAuthClientConfig | null =>
+  clientId && clientSecret ? { clientId, clientSecret } : null;
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -160,21 +173,29 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parse an environment record. Throws ConfigError naming every wrong variable and what it expects. */
+/**
+ * Parse an environment record. Throws ConfigError naming every wrong variable and what it expects.
+ * An empty (or blank) variable means unset, as in `.env.example`'s `PUBLIC_URL=`.
+ */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = envSchema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = envSchema.safeParse(set);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${String(i.path[0] ?? 'environment')} ${i.message}`);
     throw new ConfigError(problems);
   }
   const e = result.data;
+  const slackOAuth = oauthClient(e.SLACK_CLIENT_ID, e.SLACK_CLIENT_SECRET);
+  const zendeskOAuth = oauthClient(e.ZENDESK_CLIENT_ID, e.ZENDESK_CLIENT_SECRET);
   return {
     ...e,
+    slackOAuth,
+    zendeskOAuth,
     PUBLIC_URL: e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${e.PORT}`,
     features: {
-      slackInstall: Boolean(e.SLACK_CLIENT_ID && e.SLACK_CLIENT_SECRET),
+      slackInstall: slackOAuth !== null,
       slackEvents: Boolean(e.SLACK_SIGNING_SECRET),
-      zendesk: Boolean(e.ZENDESK_CLIENT_ID && e.ZENDESK_CLIENT_SECRET),
+      zendesk: zendeskOAuth !== null,
       openai: Boolean(e.OPENAI_API_KEY),
     },
   };

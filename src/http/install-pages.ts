@@ -1,46 +1,24 @@
 import type { Context } from 'hono';
+import { html } from 'hono/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ERROR_STATUS, type ErrorCode } from '../lib/errors.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
+import { type Html, pageCsp, sendPage } from './views/layout.ts';
 
-/** Escapes text for HTML element content and attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
+/**
+ * The browser pages of the install and connect flows, in the shared layout (src/http/views/
+ * layout.ts: `hono/html`, every interpolated value escaped).
+ */
 
-/** A small self-contained page for the browser at the end of an OAuth flow. Every argument is escaped. */
-export function page(title: string, paragraphs: string[]): string {
-  const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n    ');
-  return `<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8">
-    <meta name="viewport" content="width=device-width, initial-scale=1">
-    <meta name="referrer" content="no-referrer">
-    <title>${escapeHtml(title)} · Helpdesk Copilot</title>
-    <style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2937}h1{font-size:1.4rem}code{background:#f3f4f6;padding:0 .25rem}</style>
-  </head>
-  <body>
-    <h1>${escapeHtml(title)}</h1>
-    ${body}
-  </body>
-</html>`;
-}
-
-function htmlHeaders(c: Context<AppEnv>) {
-  c.header('Cache-Control', 'no-store');
-  c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-}
-
+/** A page of plain paragraphs (the end of a flow, success or failure). */
 export function htmlPage(
   c: Context<AppEnv>,
   status: ContentfulStatusCode,
   title: string,
   paragraphs: string[],
 ) {
-  htmlHeaders(c);
-  return c.html(page(title, paragraphs), status);
+  return sendPage(c, { title, children: html`${paragraphs.map((p) => html`<p>${p}</p>`)}` }, { status });
 }
 
 function wantsHtml(c: Context<AppEnv>): boolean {
@@ -57,4 +35,41 @@ export function failPage(c: Context<AppEnv>, code: ErrorCode, title: string, mes
     message,
     `Error code: ${code}. Request id: ${c.get('requestId') ?? 'unknown'}.`,
   ]);
+}
+
+export interface StartPageProps {
+  title: string;
+  intro: string;
+  /** Where the form posts (the same path: POST starts the flow). */
+  action: string;
+  button: string;
+  /** A text field posted with the form (Zendesk: the subdomain). */
+  field?: { name: string; label: string; value: string; placeholder: string; pattern: string };
+  /** Set when a signed-in admin will connect into their own tenant. */
+  joinNote?: string;
+}
+
+/**
+ * The page at the old GET start URLs (links in docs, the home page, Slack's "Add to Slack"):
+ * a button that starts the flow with a same-origin POST. A GET never creates an OAuth state.
+ *
+ * The CSP is the layout's without `form-action`: browsers apply form-action to the redirects
+ * that follow the POST, and ours goes to Slack or to the customer's Zendesk, which may redirect
+ * on to the company's single sign-on, whose origin we cannot know.
+ */
+export async function startPage(c: Context<AppEnv>, props: StartPageProps) {
+  const f = props.field;
+  const children: Html = html`<p>${props.intro}</p>
+${props.joinNote ? html`<p class="muted">${props.joinNote}</p>` : ''}
+<form method="post" action="${props.action}">
+${f ? html`<p><label>${f.label} <input name="${f.name}" value="${f.value}" placeholder="${f.placeholder}" pattern="${f.pattern}" required autocomplete="off"></label></p>` : ''}
+<p><button type="submit">${props.button}</button></p>
+</form>`;
+  const res = await sendPage(c, { title: props.title, children });
+  const csp = pageCsp()
+    .split('; ')
+    .filter((d) => !d.startsWith('form-action'))
+    .join('; ');
+  res.headers.set('Content-Security-Policy', csp);
+  return res;
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
+import type { Features } from '../config.ts';
 import { readStreamCapped } from '../lib/http.ts';
 import { randomToken } from '../lib/ids.ts';
 import { errorResponse } from './errors.ts';
@@ -47,3 +48,40 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     return next();
   };
 }
+
+/**
+ * Refuses every request to a route whose feature is off with 503 `feature_disabled` and a
+ * message naming what to set; the handlers behind it may rely on the feature being configured.
+ */
+export function requireFeature(feature: keyof Features, message: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!c.get('deps').config.features[feature]) return errorResponse(c, 'feature_disabled', message);
+    return next();
+  };
+}
+
+/**
+ * For POSTs that start something on behalf of the signed-in browser (an OAuth install): the
+ * request must show it comes from our own pages, and is refused (403 `forbidden`, before anything
+ * is stored) otherwise. `Sec-Fetch-Site`, which page scripts cannot set, must be `same-origin`
+ * when sent; `Origin` must then be PUBLIC_URL's origin or `null`. Without Sec-Fetch-Site (older
+ * browsers), `Origin` must be PUBLIC_URL's origin. `Origin: null` is what browsers send for a
+ * same-origin form POST from a page whose referrer policy is `no-referrer` (our layout's), and
+ * also what a sandboxed cross-site frame sends: it passes only together with `same-origin`.
+ */
+export const requireSameOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const expected = new URL(c.get('deps').config.PUBLIC_URL).origin;
+  const origin = c.req.header('origin');
+  const site = c.req.header('sec-fetch-site');
+  const sameOrigin =
+    site === undefined
+      ? origin === expected
+      : site === 'same-origin' && (origin === undefined || origin === expected || origin === 'null');
+  if (!sameOrigin)
+    return errorResponse(
+      c,
+      'forbidden',
+      'This must be started from a page of this site (cross-site request refused).',
+    );
+  return next();
+};

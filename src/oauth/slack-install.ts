@@ -1,4 +1,4 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
 import { slackInstallations } from '../db/schema/index.ts';
@@ -6,26 +6,14 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError, dbErrorCode } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import type { Actor } from '../tenancy/context.ts';
-import { tenantIdBySlack, tenantStatus } from '../tenancy/lookup.ts';
-import { createTenant } from '../tenancy/tenants.ts';
+import { tenantIdBySlack } from '../tenancy/lookup.ts';
 import type { Vault } from '../tenancy/vault.ts';
+import { chooseConnectionTenant, isSecondLiveConnection, liveSlackInstallation } from './connections.ts';
 import type { SlackInstallResponse } from './slack.ts';
 
-/**
- * Refuses to attach a connection to a tenant that is being deleted (its data is about to be
- * purged). Reads only tenants.id/status, as the look-up role.
- */
-export async function assertTenantActive(db: Db, tenantId: string): Promise<void> {
-  const status = await tenantStatus(db, tenantId);
-  if (status !== 'active') {
-    throw new AppError(
-      'conflict',
-      status === 'deleting'
-        ? 'This account is being deleted. Install again once the deletion has completed, or contact support to cancel it.'
-        : 'This account no longer exists.',
-    );
-  }
-}
+const TAKEN = 'This Slack workspace is already connected to another Helpdesk Copilot tenant.';
+const secondWorkspace = (teamName: string | null) =>
+  `This tenant is already connected to another Slack workspace${teamName ? ` (${teamName})` : ''}. Uninstall it first.`;
 
 export interface InstallDeps {
   db: Db;
@@ -48,7 +36,9 @@ export interface SlackInstallResult {
  *
  * Tenant: the signed-in admin's tenant when they started the flow (`joinTenantId`); else the
  * tenant this workspace/org already belongs to; else a new tenant. A workspace that belongs to
- * one tenant is never moved into another, and a tenant holds one Slack installation.
+ * one tenant is never moved into another (chooseConnectionTenant), and a tenant holds one live
+ * Slack installation: installing another workspace into it is a 409 (uninstall first), also when
+ * two installs race (the one-live index decides).
  */
 export async function storeSlackInstall(
   deps: InstallDeps,
@@ -77,27 +67,14 @@ export async function storeSlackInstall(
 
   // Whatever its status: after an uninstall (row kept as `revoked`) a reinstall returns to the
   // same tenant and reactivates that row instead of colliding with it.
-  const existing = await tenantIdBySlack(deps.db, key, { includeRevoked: true });
-  let tenantId: string;
-  let tenantCreated = false;
-  if (input.joinTenantId) {
-    if (existing && existing !== input.joinTenantId) {
-      throw new AppError(
-        'conflict',
-        'This Slack workspace is already connected to another Helpdesk Copilot tenant.',
-      );
-    }
-    tenantId = input.joinTenantId;
-  } else if (existing) {
-    tenantId = existing;
-  } else {
-    tenantId = (
-      await createTenant(deps.db, { name, actor, ...(input.requestId ? { requestId: input.requestId } : {}) })
-    ).id;
-    tenantCreated = true;
-  }
-
-  if (!tenantCreated) await assertTenantActive(deps.db, tenantId);
+  const { tenantId, tenantCreated } = await chooseConnectionTenant(deps.db, {
+    ownerTenantId: await tenantIdBySlack(deps.db, key, { includeRevoked: true }),
+    joinTenantId: input.joinTenantId,
+    newTenantName: name,
+    takenMessage: TAKEN,
+    actor,
+    requestId: input.requestId,
+  });
   const sealed = {
     accessToken: await deps.vault.seal(tenantId, 'slack_access_token', g.access_token),
     refreshToken: g.refresh_token
@@ -121,17 +98,8 @@ export async function storeSlackInstall(
         .from(slackInstallations)
         .where(keyWhere)
         .limit(1);
-      const other = await tx
-        .select({ id: slackInstallations.id, teamName: slackInstallations.teamName })
-        .from(slackInstallations)
-        .where(and(ne(slackInstallations.status, 'revoked'), sql`not (${keyWhere})`))
-        .limit(1);
-      if (other.length) {
-        throw new AppError(
-          'conflict',
-          `This tenant is already connected to another Slack workspace (${other[0]!.teamName ?? 'unknown'}). Uninstall it first.`,
-        );
-      }
+      const live = await liveSlackInstallation(tx);
+      if (live && live.id !== mine[0]?.id) throw new AppError('conflict', secondWorkspace(live.teamName));
       const fields = {
         teamName: g.team?.name ?? null,
         enterpriseName: g.enterprise?.name ?? null,
@@ -144,17 +112,14 @@ export async function storeSlackInstall(
         statusDetail: null,
         updatedAt: now,
       };
-      let installationId: string;
-      if (mine[0]) {
-        installationId = mine[0].id;
+      const installationId = mine[0]?.id ?? newId('si');
+      if (!mine[0])
+        await tx.insert(slackInstallations).values({ tenantId, id: installationId, ...key, ...fields });
+      else
         await tx
           .update(slackInstallations)
           .set({ ...fields, tokenVersion: sql`${slackInstallations.tokenVersion} + 1` })
           .where(eq(slackInstallations.id, installationId));
-      } else {
-        installationId = newId('si');
-        await tx.insert(slackInstallations).values({ tenantId, id: installationId, ...key, ...fields });
-      }
       await audit(
         { tenantId, tx, actor, requestId: input.requestId },
         {
@@ -174,13 +139,10 @@ export async function storeSlackInstall(
       return { tenantId, installationId, name, reinstall: Boolean(mine[0]), tenantCreated };
     });
   } catch (e) {
+    if (dbErrorCode(e) !== '23505') throw e;
+    // A concurrent install of another workspace into this tenant won the one-live index.
+    if (isSecondLiveConnection(e)) throw new AppError('conflict', secondWorkspace(null));
     // The key is unique across tenants: a row we cannot see (another tenant's, e.g. a revoked one) holds it.
-    if (dbErrorCode(e) === '23505') {
-      throw new AppError(
-        'conflict',
-        'This Slack workspace is already connected to another Helpdesk Copilot tenant.',
-      );
-    }
-    throw e;
+    throw new AppError('conflict', TAKEN);
   }
 }

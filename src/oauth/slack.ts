@@ -132,8 +132,9 @@ export async function refreshSlackToken(
   creds: SlackClientCredentials,
   refreshToken: string,
   now: Date,
+  signal?: AbortSignal,
 ): Promise<RefreshedPair> {
-  const body = await refreshTokenGrant(slackEndpoint(creds), { refreshToken });
+  const body = await refreshTokenGrant(slackEndpoint(creds), { refreshToken, signal });
   const res = parseOrRefuse(slackRefreshResponseSchema, body, "Slack's refresh response");
   return {
     accessToken: res.access_token,

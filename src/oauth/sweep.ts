@@ -1,10 +1,9 @@
-import { and, eq, isNotNull, lt, or } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
-import { slackInstallations, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { describeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import { activeTenantIds, tenantIdsNeedingReauth } from '../tenancy/lookup.ts';
+import { liveSlackInstallation, liveZendeskConnection } from './connections.ts';
 import type { TokenManager } from './token-manager.ts';
 import type { Provider } from './token-provider.ts';
 
@@ -46,33 +45,15 @@ export async function sweepExpiringTokens(deps: SweepDeps, opts: SweepOptions = 
     result.tenants++;
     const due = await withTenant(deps.db, tenantId, async (tx) => {
       const out: Provider[] = [];
-      const slack = await tx
-        .select({ id: slackInstallations.id })
-        .from(slackInstallations)
-        .where(
-          and(
-            eq(slackInstallations.status, 'active'),
-            isNotNull(slackInstallations.refreshToken),
-            lt(slackInstallations.accessExpiresAt, accessBefore),
-          ),
-        )
-        .limit(1);
-      if (slack.length) out.push('slack');
-      const zendesk = await tx
-        .select({ id: zendeskConnections.id })
-        .from(zendeskConnections)
-        .where(
-          and(
-            eq(zendeskConnections.status, 'active'),
-            isNotNull(zendeskConnections.refreshToken),
-            or(
-              lt(zendeskConnections.accessExpiresAt, accessBefore),
-              lt(zendeskConnections.refreshExpiresAt, refreshBefore),
-            ),
-          ),
-        )
-        .limit(1);
-      if (zendesk.length) out.push('zendesk');
+      const before = (d: Date | null, bound: Date) => d !== null && d < bound;
+      // The tenant's one live row per provider (the one-live invariant), refreshable and due.
+      const slack = await liveSlackInstallation(tx);
+      if (slack?.status === 'active' && slack.refreshToken && before(slack.accessExpiresAt, accessBefore))
+        out.push('slack');
+      const zd = await liveZendeskConnection(tx);
+      const zdDue =
+        zd && (before(zd.accessExpiresAt, accessBefore) || before(zd.refreshExpiresAt, refreshBefore));
+      if (zd?.status === 'active' && zd.refreshToken && zdDue) out.push('zendesk');
       return out;
     });
     for (const provider of due) {

@@ -43,9 +43,14 @@ function parts(cfg: TokenEndpointConfig) {
       : oauth.ClientSecretPost(cfg.clientSecret);
   const recognizedTokenTypes: oauth.RecognizedTokenTypes = {};
   for (const t of cfg.tokenTypes ?? []) recognizedTokenTypes[t.toLowerCase() as Lowercase<string>] = () => {};
-  const requestOptions = (params?: Record<string, string>): oauth.TokenEndpointRequestOptions => ({
+  const requestOptions = (
+    params?: Record<string, string>,
+    signal?: AbortSignal,
+  ): oauth.TokenEndpointRequestOptions => ({
     additionalParameters: params,
-    signal: AbortSignal.timeout(cfg.timeoutMs ?? 15_000),
+    signal: signal
+      ? AbortSignal.any([signal, AbortSignal.timeout(cfg.timeoutMs ?? 15_000)])
+      : AbortSignal.timeout(cfg.timeoutMs ?? 15_000),
     [oauth.allowInsecureRequests]: cfg.dangerouslyAllowInsecureHttp === true,
   });
   return { as, client, auth, recognizedTokenTypes, requestOptions };
@@ -93,7 +98,14 @@ export function toGrantError(cfg: TokenEndpointConfig, e: unknown): AppError {
       cause: e,
     });
   }
-  // fetch failures (TypeError), timeouts (TimeoutError/AbortError): worth another try later.
+  if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    return new AppError('upstream_error', `${cfg.label} token endpoint did not answer in time`, {
+      retryable: true,
+      detail: { timeout: true },
+      cause: e,
+    });
+  }
+  // fetch failures (TypeError): worth another try later.
   return new AppError('upstream_error', `${cfg.label} token endpoint could not be reached`, {
     retryable: true,
     cause: e,
@@ -131,10 +143,13 @@ export async function exchangeAuthorizationCode(
   }
 }
 
-/** refresh_token grant. The caller must persist the returned pair before using it (single-use refresh tokens). */
+/**
+ * refresh_token grant. The caller must persist the returned pair before using it (single-use
+ * refresh tokens). `signal` aborts the request (the token manager bounds it while holding a row lock).
+ */
 export async function refreshTokenGrant(
   cfg: TokenEndpointConfig,
-  input: { refreshToken: string; params?: Record<string, string> },
+  input: { refreshToken: string; params?: Record<string, string>; signal?: AbortSignal | undefined },
 ): Promise<TokenResponse> {
   const { as, client, auth, recognizedTokenTypes, requestOptions } = parts(cfg);
   try {
@@ -143,7 +158,7 @@ export async function refreshTokenGrant(
       client,
       auth,
       input.refreshToken,
-      requestOptions(input.params),
+      requestOptions(input.params, input.signal),
     );
     await precheck(cfg, res);
     return await oauth.processRefreshTokenResponse(as, client, res, { recognizedTokenTypes });

@@ -1,4 +1,4 @@
-import { and, desc, eq, ne } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
 import type { Db, Tx } from '../db/client.ts';
@@ -8,6 +8,7 @@ import { AppError, describeError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Actor } from '../tenancy/context.ts';
 import type { Vault } from '../tenancy/vault.ts';
+import { liveSlackInstallation, liveZendeskConnection } from './connections.ts';
 import { type RefreshedPair, refreshSlackToken } from './slack.ts';
 import { isReauthError } from './token-endpoint.ts';
 import type { Provider, TokenProvider } from './token-provider.ts';
@@ -22,23 +23,40 @@ import { refreshZendeskToken } from './zendesk.ts';
  *   connection row; after taking the lock the row is re-read (another process may have refreshed
  *   already), and the new pair plus token_version+1 are written in that same transaction before
  *   any caller sees the new token;
- * - within a process: concurrent callers for one connection share one promise (single flight).
+ * - within a process: concurrent callers for one connection share one promise (single flight);
+ * - the provider call made while holding the lock is aborted after `refreshTimeoutMs` (default
+ *   10 s), so a hung provider cannot keep the row locked: the transaction rolls back, the
+ *   connection is unchanged and the caller gets a retryable upstream_error.
+ *
+ * Cache: the access token handed out is kept in process per (tenant, provider) with its token
+ * version, so a ticket's many Zendesk calls cost no database read and no decryption. An entry
+ * lives until the earlier of `CACHE_TTL_MS` (60 s) after it was read and `MIN_VALIDITY_MS`
+ * before the token expires, so a token handed out is still valid for a minute, and a revocation
+ * made elsewhere (uninstall, disconnect, another process's refresh) is seen within 60 s at the
+ * latest. A caller whose token got a 401 reports it with `invalidate(tenantId, provider, token)`:
+ * the entry goes, and the next call refreshes unless the stored token version has moved past the
+ * refused one. The cache holds at most `maxEntries` (default 1000) tenants, least recently used
+ * out first.
  *
  * A dead grant (invalid_grant / invalid_refresh_token) sets status needs_reauth with a reason,
  * is audited, and throws AppError('forbidden', detail.status 'needs_reauth'). Transient failures
  * throw a retryable AppError and change nothing.
  */
 export const MIN_VALIDITY_MS = 60_000;
+/** How long a token read from the database is served from memory at most. */
+export const CACHE_TTL_MS = 60_000;
+export const CACHE_MAX_ENTRIES = 1000;
+/** Bound on the provider's refresh call made while holding the connection's row lock. */
+export const REFRESH_TIMEOUT_MS = 10_000;
 
 export interface TokenManagerDeps {
   db: Db;
   vault: Vault;
-  config: Pick<
-    Config,
-    'SLACK_CLIENT_ID' | 'SLACK_CLIENT_SECRET' | 'ZENDESK_CLIENT_ID' | 'ZENDESK_CLIENT_SECRET'
-  >;
+  config: Pick<Config, 'slackOAuth' | 'zendeskOAuth'>;
   logger: Logger;
   now?: () => Date;
+  cache?: { ttlMs?: number; maxEntries?: number };
+  refreshTimeoutMs?: number;
 }
 
 /** When a refresh is due beyond "expires within a minute" (the sweep's criteria). */
@@ -50,7 +68,7 @@ export interface Due {
 }
 
 export interface TokenManager extends TokenProvider {
-  invalidate(tenantId: string, provider: Provider): void;
+  invalidate(tenantId: string, provider: Provider, token?: string): void;
   /** Refreshes under the row lock when `due` still holds after re-reading; for the sweep. */
   refreshIfDue(tenantId: string, provider: Provider, due: Due): Promise<'refreshed' | 'fresh'>;
 }
@@ -70,40 +88,10 @@ const SYSTEM: Actor = { type: 'system', name: 'token-manager' };
 
 async function readRow(tx: Tx, provider: Provider, lock: boolean): Promise<Row | undefined> {
   if (provider === 'slack') {
-    const q = tx
-      .select({
-        id: slackInstallations.id,
-        accessToken: slackInstallations.accessToken,
-        refreshToken: slackInstallations.refreshToken,
-        accessExpiresAt: slackInstallations.accessExpiresAt,
-        tokenVersion: slackInstallations.tokenVersion,
-        status: slackInstallations.status,
-      })
-      .from(slackInstallations)
-      .where(ne(slackInstallations.status, 'revoked'))
-      .orderBy(desc(slackInstallations.updatedAt))
-      .limit(1);
-    const rows = lock ? await q.for('update') : await q;
-    const r = rows[0];
+    const r = await liveSlackInstallation(tx, { lock });
     return r && { ...r, refreshExpiresAt: null, subdomain: null };
   }
-  const q = tx
-    .select({
-      id: zendeskConnections.id,
-      accessToken: zendeskConnections.accessToken,
-      refreshToken: zendeskConnections.refreshToken,
-      accessExpiresAt: zendeskConnections.accessExpiresAt,
-      refreshExpiresAt: zendeskConnections.refreshExpiresAt,
-      tokenVersion: zendeskConnections.tokenVersion,
-      status: zendeskConnections.status,
-      subdomain: zendeskConnections.subdomain,
-    })
-    .from(zendeskConnections)
-    .where(ne(zendeskConnections.status, 'revoked'))
-    .orderBy(desc(zendeskConnections.updatedAt))
-    .limit(1);
-  const rows = lock ? await q.for('update') : await q;
-  return rows[0];
+  return liveZendeskConnection(tx, { lock });
 }
 
 export function needsReauthError(provider: Provider, reason: string | null): AppError {
@@ -116,10 +104,22 @@ export function needsReauthError(provider: Provider, reason: string | null): App
 
 export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   const now = deps.now ?? (() => new Date());
+  const ttlMs = deps.cache?.ttlMs ?? CACHE_TTL_MS;
+  const maxEntries = Math.max(1, deps.cache?.maxEntries ?? CACHE_MAX_ENTRIES);
   const inflight = new Map<string, Promise<string>>();
-  const issuedVersion = new Map<string, number>();
-  const rejectedVersion = new Map<string, number>();
+  /**
+   * Per (tenant, provider): the token last handed out, its version, until when it may be served
+   * without reading the database, and whether a caller reported it refused. Map order is the LRU order.
+   */
+  type Entry = { token: string; version: number; until: number; rejected: boolean };
+  const entries = new Map<string, Entry>();
   const keyOf = (t: string, p: Provider) => `${t}:${p}`;
+
+  function remember(key: string, entry: Entry) {
+    entries.delete(key);
+    entries.set(key, entry);
+    while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+  }
 
   function isDue(row: Row, at: Date, due: Due, rejectedBelow: number | undefined): boolean {
     if (rejectedBelow !== undefined && row.tokenVersion <= rejectedBelow) return true;
@@ -134,24 +134,16 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   }
 
   async function callProvider(provider: Provider, row: Row, refreshToken: string, at: Date) {
-    const c = deps.config;
+    const signal = AbortSignal.timeout(deps.refreshTimeoutMs ?? REFRESH_TIMEOUT_MS);
     if (provider === 'slack') {
-      if (!c.SLACK_CLIENT_ID || !c.SLACK_CLIENT_SECRET)
-        throw new AppError('feature_disabled', 'Slack is not configured (SLACK_CLIENT_ID/SECRET)');
-      return refreshSlackToken(
-        { clientId: c.SLACK_CLIENT_ID, clientSecret: c.SLACK_CLIENT_SECRET },
-        refreshToken,
-        at,
-      );
+      const client = deps.config.slackOAuth;
+      if (!client) throw new AppError('feature_disabled', 'Slack is not configured (SLACK_CLIENT_ID/SECRET)');
+      return refreshSlackToken(client, refreshToken, at, signal);
     }
-    if (!c.ZENDESK_CLIENT_ID || !c.ZENDESK_CLIENT_SECRET)
+    const client = deps.config.zendeskOAuth;
+    if (!client)
       throw new AppError('feature_disabled', 'Zendesk is not configured (ZENDESK_CLIENT_ID/SECRET)');
-    return refreshZendeskToken(
-      { clientId: c.ZENDESK_CLIENT_ID, clientSecret: c.ZENDESK_CLIENT_SECRET },
-      row.subdomain!,
-      refreshToken,
-      at,
-    );
+    return refreshZendeskToken(client, row.subdomain!, refreshToken, at, signal);
   }
 
   async function persist(tx: Tx, tenantId: string, provider: Provider, row: Row, pair: RefreshedPair) {
@@ -203,7 +195,7 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
   }
 
   type Outcome =
-    | { kind: 'token'; token: string; version: number; refreshed: boolean }
+    | { kind: 'token'; token: string; version: number; expiresAt: Date | null; refreshed: boolean }
     | { kind: 'reauth'; reason: string };
 
   /** One transaction: read; if due, lock, re-read, refresh, persist. */
@@ -226,14 +218,21 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       if (!row.accessToken) return { kind: 'reauth', reason: 'no access token stored' };
       if (!isDue(row, at, due, rejectedBelow)) {
         const token = await deps.vault.open(tenantId, `${provider}_access_token`, row.accessToken);
-        return { kind: 'token', token, version: row.tokenVersion, refreshed: false };
+        return {
+          kind: 'token',
+          token,
+          version: row.tokenVersion,
+          expiresAt: row.accessExpiresAt,
+          refreshed: false,
+        };
       }
       if (!row.refreshToken) {
         // No rotation on this grant: a rejected or expired token cannot be renewed by us.
         const expired = row.accessExpiresAt !== null && row.accessExpiresAt.getTime() <= at.getTime();
         if (!expired) {
           const token = await deps.vault.open(tenantId, `${provider}_access_token`, row.accessToken);
-          return { kind: 'token', token, version: row.tokenVersion, refreshed: false };
+          // A refused token that cannot be renewed is not cached: every call asks again.
+          return { kind: 'token', token, version: row.tokenVersion, expiresAt: at, refreshed: false };
         }
         await markNeedsReauth(tx, tenantId, provider, row, 'access token expired and no refresh token');
         return { kind: 'reauth', reason: 'access token expired and no refresh token' };
@@ -260,7 +259,13 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
           detail: { tokenVersion: row.tokenVersion + 1, accessExpiresAt: pair.accessExpiresAt.toISOString() },
         },
       );
-      return { kind: 'token', token: pair.accessToken, version: row.tokenVersion + 1, refreshed: true };
+      return {
+        kind: 'token',
+        token: pair.accessToken,
+        version: row.tokenVersion + 1,
+        expiresAt: pair.accessExpiresAt,
+        refreshed: true,
+      };
     }).catch(async (e: unknown) => {
       // Failures that leave the connection as it was (transient, misconfigured client, odd answer).
       if (e instanceof AppError && e.code !== 'not_found') {
@@ -284,20 +289,47 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
     return outcome;
   }
 
+  function cacheUntil(at: Date, expiresAt: Date | null): number {
+    const bound = at.getTime() + ttlMs;
+    return expiresAt ? Math.min(bound, expiresAt.getTime() - MIN_VALIDITY_MS) : bound;
+  }
+
   async function getFresh(tenantId: string, provider: Provider): Promise<string> {
     const key = keyOf(tenantId, provider);
-    const outcome = await obtain(tenantId, provider, {}, rejectedVersion.get(key));
-    if (outcome.kind === 'reauth') throw needsReauthError(provider, outcome.reason);
-    issuedVersion.set(key, outcome.version);
-    const rejected = rejectedVersion.get(key);
-    if (outcome.refreshed || (rejected !== undefined && outcome.version > rejected))
-      rejectedVersion.delete(key);
+    const known = entries.get(key);
+    let outcome: Outcome;
+    try {
+      outcome = await obtain(tenantId, provider, {}, known?.rejected ? known.version : undefined);
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'not_found') entries.delete(key);
+      throw e;
+    }
+    if (outcome.kind === 'reauth') {
+      entries.delete(key);
+      throw needsReauthError(provider, outcome.reason);
+    }
+    // A 401 for this very version was reported while we read it: keep that report.
+    const current = entries.get(key);
+    if (current !== known && current?.rejected && outcome.version <= current.version) return outcome.token;
+    // Still the refused version (a grant without rotation): hand it out, cache nothing.
+    const stillRejected = known?.rejected === true && !outcome.refreshed && outcome.version <= known.version;
+    remember(key, {
+      token: outcome.token,
+      version: outcome.version,
+      until: stillRejected ? 0 : cacheUntil(now(), outcome.expiresAt),
+      rejected: stillRejected,
+    });
     return outcome.token;
   }
 
   return {
     getAccessToken(tenantId, provider) {
       const key = keyOf(tenantId, provider);
+      const hit = entries.get(key);
+      if (hit && !hit.rejected && hit.until > now().getTime()) {
+        remember(key, hit);
+        return Promise.resolve(hit.token);
+      }
       let p = inflight.get(key);
       if (!p) {
         p = getFresh(tenantId, provider).finally(() => {
@@ -307,15 +339,34 @@ export function createTokenManager(deps: TokenManagerDeps): TokenManager {
       }
       return p;
     },
-    invalidate(tenantId, provider) {
+    invalidate(tenantId, provider, token) {
       const key = keyOf(tenantId, provider);
-      // The token we last handed out was refused: refresh unless someone already moved past it.
-      rejectedVersion.set(key, issuedVersion.get(key) ?? Number.MAX_SAFE_INTEGER);
+      const e = entries.get(key);
+      // A 401 for a token we already replaced (another caller reported it first): nothing to do.
+      if (token !== undefined && e && e.token !== token) return;
+      // Refresh unless the stored version has moved past the refused one; unknown token: refresh.
+      remember(key, {
+        token: e?.token ?? '',
+        version: e?.version ?? Number.MAX_SAFE_INTEGER,
+        until: 0,
+        rejected: true,
+      });
       inflight.delete(key);
     },
     async refreshIfDue(tenantId, provider, due) {
       const outcome = await obtain(tenantId, provider, due);
-      if (outcome.kind === 'reauth') throw needsReauthError(provider, outcome.reason);
+      if (outcome.kind === 'reauth') {
+        entries.delete(keyOf(tenantId, provider));
+        throw needsReauthError(provider, outcome.reason);
+      }
+      if (outcome.refreshed) {
+        remember(keyOf(tenantId, provider), {
+          token: outcome.token,
+          version: outcome.version,
+          until: cacheUntil(now(), outcome.expiresAt),
+          rejected: false,
+        });
+      }
       return outcome.refreshed ? 'refreshed' : 'fresh';
     },
   };

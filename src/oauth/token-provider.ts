@@ -8,6 +8,10 @@ export type Provider = 'slack' | 'zendesk';
 
 export interface TokenProvider {
   getAccessToken(tenantId: string, provider: Provider): Promise<string>;
-  /** Called after an upstream 401: the next getAccessToken refreshes even if the token looks valid. */
-  invalidate?(tenantId: string, provider: Provider): void;
+  /**
+   * Called after an upstream 401: the next getAccessToken refreshes even if the token looks valid
+   * (or uses a newer stored token). Pass the refused `token` so that a late report about a token
+   * already replaced changes nothing.
+   */
+  invalidate?(tenantId: string, provider: Provider, token?: string): void;
 }

@@ -111,10 +111,12 @@ export async function refreshZendeskToken(
   subdomain: string,
   refreshToken: string,
   now: Date,
+  signal?: AbortSignal,
 ): Promise<RefreshedPair & { scope: string }> {
   const body = await refreshTokenGrant(zendeskEndpoint(creds, subdomain), {
     refreshToken,
     params: ttlParams,
+    signal,
   });
   return toPair(body, "Zendesk's refresh response", now);
 }

@@ -28,6 +28,11 @@ export interface FakeSlackOAuth {
   queue: { status: number; body: JsonBodyType; headers?: Record<string, string> }[];
   /** Delay every token response by this many ms (widens race windows). */
   delayMs: number;
+  /**
+   * While set, token requests hang until it resolves and then answer 503 without touching any
+   * token (a provider that stopped answering).
+   */
+  hold: Promise<void> | null;
   reset(): void;
 }
 
@@ -42,6 +47,7 @@ export function fakeSlackOAuth(opts: { clientId: string; clientSecret: string })
     liveRefreshTokens: new Set(),
     queue: [],
     delayMs: 0,
+    hold: null,
     authorize(location, grant = {}) {
       const url = new URL(location);
       if (url.origin + url.pathname !== 'https://slack.com/oauth/v2/authorize')
@@ -62,6 +68,7 @@ export function fakeSlackOAuth(opts: { clientId: string; clientSecret: string })
       fake.calls = { exchange: 0, refresh: 0, basicAuthOk: [] };
       fake.queue.length = 0;
       fake.delayMs = 0;
+      fake.hold = null;
     },
     issueRefreshToken() {
       const rt = next('xoxe-1-');
@@ -86,6 +93,10 @@ export function fakeSlackOAuth(opts: { clientId: string; clientSecret: string })
       if (grantType === 'refresh_token') fake.calls.refresh++;
       else fake.calls.exchange++;
       if (fake.delayMs) await delay(fake.delayMs);
+      if (fake.hold) {
+        await fake.hold;
+        return HttpResponse.json({ ok: false, error: 'service_unavailable' }, { status: 503 });
+      }
       const basicOk = basicMatches(request.headers.get('authorization'));
       fake.calls.basicAuthOk.push(basicOk);
       const queued = fake.queue.shift();

@@ -1,8 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
+import type { App } from '../../src/app.ts';
+import { auditEvents, oauthStates, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { isSecondLiveConnection } from '../../src/oauth/connections.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
+import { storeZendeskConnection } from '../../src/oauth/zendesk-connect.ts';
 import { tenantIdByZendeskHook, tenantIdByZendeskSubdomain } from '../../src/tenancy/lookup.ts';
 import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
@@ -12,6 +15,7 @@ import { testApp, testConfig, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { fakeZendesk } from '../helpers/msw-zendesk.ts';
+import { postStart as postForm, returnTo, signedInAdmin, startFlow } from '../helpers/oauth-browser.ts';
 
 const creds = { clientId: 'zdg-copilot', clientSecret: 'zd-secret-1' };
 const acme = fakeZendesk({ subdomain: 'acme', ...creds });
@@ -35,17 +39,22 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
 
   const app = (over: Parameters<typeof testApp>[1] = {}) => testApp(database, { config, vault, ...over }).app;
 
+  const postStart = (a: App, subdomain: string, headers: Record<string, string> = {}) =>
+    postForm(a, '/zendesk/connect', { subdomain }, headers);
+  const start = (a: App, subdomain: string, headers: Record<string, string> = {}) =>
+    startFlow(a, '/zendesk/connect', 'hc_oauth_zendesk', { subdomain }, headers);
+  const callback = (a: App, query: string, cookie?: string, headers: Record<string, string> = {}) =>
+    returnTo(a, '/zendesk/oauth/callback', query, cookie, headers);
+
   async function connect(fake: typeof acme, headers: Record<string, string> = {}, extra = '') {
     const a = app();
-    const start = await a.request(`/zendesk/connect?subdomain=${fake.subdomain}`, { headers });
-    expect(start.status).toBe(302);
-    const location = start.headers.get('location')!;
-    const state = new URL(location).searchParams.get('state')!;
+    const { location, state, cookie } = await start(a, fake.subdomain, headers);
     const code = fake.authorize(location);
-    const res = await a.request(`/zendesk/oauth/callback?code=${code}&state=${state}${extra}`, {
-      headers: { accept: 'text/html', ...headers },
+    const res = await callback(a, `code=${code}&state=${state}${extra}`, cookie, {
+      accept: 'text/html',
+      ...headers,
     });
-    return { res, location, state, code };
+    return { res, location, state, code, cookie };
   }
 
   it('refuses anything but a bare subdomain with 400 invalid_subdomain and no redirect', async () => {
@@ -62,18 +71,22 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
       'a'.repeat(64),
     ];
     for (const s of bad) {
-      const res = await app().request(`/zendesk/connect?subdomain=${encodeURIComponent(s)}`);
+      const res = await postStart(app(), s);
       expect(res.status, s).toBe(400);
       expect(res.headers.get('location'), s).toBeNull();
+      expect(res.headers.get('set-cookie'), s).toBeNull();
       expect(((await res.json()) as ErrBody).error.code).toBe('invalid_subdomain');
     }
-    const none = await app().request('/zendesk/connect');
+    const none = await app().request('/zendesk/connect', {
+      method: 'POST',
+      headers: { origin: 'https://copilot.test' },
+    });
     expect(none.status).toBe(400);
   });
 
   it('redirects to the account authorize URL with code, client, redirect URI, scope, state and PKCE', async () => {
-    const res = await app().request('/zendesk/connect?subdomain=Acme');
-    expect(res.status).toBe(302);
+    const res = await postStart(app(), 'Acme');
+    expect(res.status).toBe(303);
     const url = new URL(res.headers.get('location')!);
     expect(url.origin + url.pathname).toBe('https://acme.zendesk.com/oauth/authorizations/new');
     expect(Object.fromEntries(url.searchParams)).toMatchObject({
@@ -179,20 +192,28 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   });
 
   it('refuses forged, replayed and cross-provider states with 400 invalid_state', async () => {
-    const start = await app().request('/zendesk/connect?subdomain=globex');
-    const location = start.headers.get('location')!;
+    const { location } = await start(app(), 'globex');
     const code = globex.authorize(location);
-    const forged = await app().request(`/zendesk/oauth/callback?code=${code}&state=not-a-real-state`);
+    const forged = await callback(
+      app(),
+      `code=${code}&state=not-a-real-state`,
+      'hc_oauth_zendesk=not-a-real-state',
+    );
     expect(forged.status).toBe(400);
     expect(((await forged.json()) as ErrBody).error.code).toBe('invalid_state');
     const slackState = await createOAuthState(database.db, { provider: 'slack' });
-    const cross = await app().request(`/zendesk/oauth/callback?code=${code}&state=${slackState.state}`);
+    const cross = await callback(
+      app(),
+      `code=${code}&state=${slackState.state}`,
+      `hc_oauth_zendesk=${slackState.state}`,
+    );
     expect(cross.status).toBe(400);
+    expect(((await cross.json()) as ErrBody).error.code).toBe('invalid_state');
     expect(await tenantIdByZendeskSubdomain(database.db, 'globex')).toBeNull();
 
-    const { res, state, code: used } = await connect(initech);
+    const { res, state, code: used, cookie } = await connect(initech);
     expect(res.status).toBe(200);
-    const replay = await app().request(`/zendesk/oauth/callback?code=${used}&state=${state}`);
+    const replay = await callback(app(), `code=${used}&state=${state}`, cookie);
     expect(replay.status).toBe(400);
     expect(((await replay.json()) as ErrBody).error.code).toBe('invalid_state');
   });
@@ -213,9 +234,8 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   });
 
   it('shows a readable page when Zendesk redirects back with an error', async () => {
-    const start = await app().request('/zendesk/connect?subdomain=globex');
-    const state = new URL(start.headers.get('location')!).searchParams.get('state')!;
-    const res = await app().request(`/zendesk/oauth/callback?error=access_denied&state=${state}`);
+    const { state, cookie } = await start(app(), 'globex');
+    const res = await callback(app(), `error=access_denied&state=${state}`, cookie);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(await res.text()).toContain('Zendesk was not connected');
@@ -255,16 +275,14 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
 
   it('refuses an unknown token response shape with a clear error and stores nothing', async () => {
     const a = app();
-    const start = await a.request('/zendesk/connect?subdomain=umbrella');
-    const location = start.headers.get('location')!;
-    const state = new URL(location).searchParams.get('state')!;
+    const { location, state, cookie } = await start(a, 'umbrella');
     const code = umbrella.authorize(location);
     // A bearer token without the refresh token and expiry we asked for.
     umbrella.queue.push({
       status: 200,
       body: { access_token: 'zat-x', token_type: 'bearer', scope: 'read' },
     });
-    const res = await a.request(`/zendesk/oauth/callback?code=${code}&state=${state}`);
+    const res = await callback(a, `code=${code}&state=${state}`, cookie);
     expect(res.status).toBe(502);
     const body = (await res.json()) as ErrBody;
     expect(body.error.code).toBe('upstream_error');
@@ -273,8 +291,142 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   });
 
   it('answers 503 feature_disabled without Zendesk credentials', async () => {
-    const res = await testApp(database, { vault }).app.request('/zendesk/connect?subdomain=acme');
-    expect(res.status).toBe(503);
-    expect(((await res.json()) as ErrBody).error.code).toBe('feature_disabled');
+    const off = testApp(database, { vault }).app;
+    for (const res of [
+      await off.request('/zendesk/connect?subdomain=acme'),
+      await postStart(off, 'acme'),
+      await off.request('/zendesk/oauth/callback?code=x&state=y'),
+    ]) {
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as ErrBody;
+      expect(body.error.code).toBe('feature_disabled');
+      expect(body.error.message).toContain('ZENDESK_CLIENT_ID');
+    }
+  });
+
+  const stateRows = async () => (await database.db.select().from(oauthStates)).length;
+
+  it('GET /zendesk/connect shows the subdomain form that POSTs, escaped, and stores no state', async () => {
+    const before = await stateRows();
+    const res = await app().request('/zendesk/connect?subdomain=Acme');
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toMatch(/<form method="post" action="\/zendesk\/connect">/);
+    expect(html).toContain('name="subdomain" value="acme"');
+    const odd = await app().request(
+      `/zendesk/connect?subdomain=${encodeURIComponent('"><script>x</script>')}`,
+    );
+    const oddHtml = await odd.text();
+    expect(oddHtml).not.toContain('<script>x');
+    expect(oddHtml).toContain('name="subdomain" value=""');
+    expect(await stateRows()).toBe(before);
+  });
+
+  it('refuses a cross-site connect with 403 (even for a signed-in admin) and stores nothing', async () => {
+    const { cookie: session } = await signedInAdmin(database.db, {
+      tenantName: 'Victim',
+      userId: 'U_VICTIM',
+      role: 'owner',
+    });
+    const before = await stateRows();
+    const attempts: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { origin: 'https://copilot.test', 'sec-fetch-site': 'cross-site' },
+      { origin: '' },
+    ];
+    for (const headers of attempts) {
+      const res = await postStart(app(), 'umbrella', { ...headers, cookie: session });
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+      expect(((await res.json()) as ErrBody).error.code).toBe('forbidden');
+      expect(res.headers.get('set-cookie')).toBeNull();
+    }
+    expect(await stateRows()).toBe(before);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'umbrella')).toBeNull();
+  });
+
+  it('a callback without the browser binding cookie is refused and stores nothing', async () => {
+    const a = app();
+    const { location, state } = await start(a, 'umbrella');
+    const code = umbrella.authorize(location);
+    const before = umbrella.calls.exchange;
+    const res = await callback(a, `code=${code}&state=${state}`, undefined, { accept: 'text/html' });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('invalid_state');
+    expect(html).toContain('not started in this browser');
+    expect(umbrella.calls.exchange).toBe(before);
+    expect(await tenantIdByZendeskSubdomain(database.db, 'umbrella')).toBeNull();
+  });
+
+  it('connecting another subdomain to a connected tenant is a clear 409, the old connection stays', async () => {
+    const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'acme'))!;
+    const [before] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    const { cookie } = await signedInAdmin(database.db, {
+      tenantName: '',
+      tenantId,
+      userId: 'U_SWITCH',
+      role: 'owner',
+    });
+    const { res } = await connect(umbrella, { cookie });
+    expect(res.status).toBe(409);
+    const html = await res.text();
+    expect(html).toContain('already connected to acme.zendesk.com');
+    expect(html).toContain('Disconnect it first');
+    const rows = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: before!.id, subdomain: 'acme', status: 'active' });
+    expect(await tenantIdByZendeskSubdomain(database.db, 'umbrella')).toBeNull();
+  });
+
+  it('the one-live index refuses a second live row, and that refusal is recognised on this driver', async () => {
+    const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'acme'))!;
+    const err = await withTenant(database.db, tenantId, (tx) =>
+      tx.insert(zendeskConnections).values({
+        tenantId,
+        id: 'zc_second',
+        subdomain: 'second-live',
+        hookId: 'hook-second-live-000000000000000',
+      }),
+    ).catch((e: unknown) => e);
+    expect(isSecondLiveConnection(err)).toBe(true);
+    // A revoked row beside the live one is fine.
+    await withTenant(database.db, tenantId, (tx) =>
+      tx.insert(zendeskConnections).values({
+        tenantId,
+        id: 'zc_old',
+        subdomain: 'old-revoked',
+        hookId: 'hook-old-revoked-000000000000000',
+        status: 'revoked',
+      }),
+    );
+  });
+
+  it('two connects of different subdomains racing into one tenant: one wins, the others are 409', async () => {
+    const tenantId = (await createTenant(database.db, { name: 'Race', actor: { type: 'system', name: 't' } }))
+      .id;
+    const pair = () => ({
+      accessToken: 'zat',
+      refreshToken: 'zrt',
+      accessExpiresAt: new Date(Date.now() + 3_600_000),
+      refreshExpiresAt: null,
+      scope: 'read write',
+    });
+    const results = await Promise.allSettled(
+      ['race-a', 'race-b', 'race-c'].map((subdomain) =>
+        storeZendeskConnection(
+          { db: database.db, vault },
+          { subdomain, pair: pair(), joinTenantId: tenantId },
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        expect(r.reason).toMatchObject({ code: 'conflict' });
+        expect(String(r.reason.message)).toContain('Disconnect it first');
+      }
+    }
+    const rows = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
+    expect(rows).toHaveLength(1);
   });
 });

@@ -6,7 +6,7 @@ import { AppError } from '../../src/lib/errors.ts';
 import { randomToken } from '../../src/lib/ids.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { sweepExpiringTokens } from '../../src/oauth/sweep.ts';
-import { createTokenManager, type TokenManager } from '../../src/oauth/token-manager.ts';
+import { CACHE_TTL_MS, createTokenManager, type TokenManager } from '../../src/oauth/token-manager.ts';
 import type { Provider } from '../../src/oauth/token-provider.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
@@ -232,6 +232,182 @@ describe.each(backends())('token manager on %s', (backend) => {
     expect(slack.calls.refresh).toBe(before + 1);
     expect(await m.getAccessToken(tenantId, 'slack')).toBe(fresh);
     expect(slack.calls.refresh).toBe(before + 1);
+  });
+
+  /**
+   * The real database and the real vault, with counters: every withTenant / look-up is one
+   * `db.transaction`, every decryption one `vault.open`.
+   */
+  function counted() {
+    const n = { tx: 0, opens: 0 };
+    const db = new Proxy(database.db, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction') {
+          return (...args: Parameters<typeof target.transaction>) => {
+            n.tx++;
+            return target.transaction(...args);
+          };
+        }
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const countingVault: Vault = {
+      seal: (...a) => vault.seal(...a),
+      open: (...a) => {
+        n.opens++;
+        return vault.open(...a);
+      },
+      keyVersionOf: (s) => vault.keyVersionOf(s),
+      currentVersion: vault.currentVersion,
+    };
+    return { n, db, vault: countingVault };
+  }
+
+  /** A manager on the counted database and vault; `t` is its clock (ms), movable by the test. */
+  function countedManager(opts: Partial<Parameters<typeof createTokenManager>[0]> = {}) {
+    const c = counted();
+    const clock = { t: Date.now() };
+    const m = createTokenManager({
+      db: c.db,
+      vault: c.vault,
+      config,
+      logger: createLogger('silent'),
+      now: () => new Date(clock.t),
+      ...opts,
+    });
+    return { m, n: c.n, clock };
+  }
+
+  it('a cached token costs no database read and no decryption, until its TTL; then a revocation shows', async () => {
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const { m, n, clock } = countedManager();
+    const c = { n };
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    expect(c.n.opens).toBe(1);
+    const txAfterFirst = c.n.tx;
+    expect(txAfterFirst).toBeGreaterThan(0);
+    for (let i = 0; i < 20; i++) expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    expect(c.n).toEqual({ tx: txAfterFirst, opens: 1 });
+
+    // Uninstalled elsewhere (another process): within the TTL the cache still answers...
+    await withTenant(database.db, tenantId, (tx) =>
+      tx.update(slackInstallations).set({ status: 'revoked', accessToken: null, refreshToken: null }),
+    );
+    clock.t += CACHE_TTL_MS - 1000;
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    expect(c.n.tx).toBe(txAfterFirst);
+    // ...and never past it.
+    clock.t += 2000;
+    await expect(m.getAccessToken(tenantId, 'slack')).rejects.toMatchObject({ code: 'not_found' });
+    expect(c.n.tx).toBeGreaterThan(txAfterFirst);
+  });
+
+  it('a cached token is not served within a minute of its expiry', async () => {
+    const { m, n, clock } = countedManager({ cache: { ttlMs: 60 * MIN } });
+    const c = { n };
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(clock.t + 3 * MIN) });
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    clock.t += MIN;
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    expect(c.n.opens).toBe(1);
+    // 59 s left: no longer served from the cache (kept only until a minute before expiry); the
+    // manager refreshes instead of handing out a token about to expire.
+    clock.t += 61_000;
+    const before = slack.calls.refresh;
+    const fresh = await m.getAccessToken(tenantId, 'slack');
+    expect(fresh).not.toBe(access);
+    expect(slack.calls.refresh).toBe(before + 1);
+  });
+
+  it('the cache is bounded: the least recently used tenant is read again', async () => {
+    const a = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const b = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const d = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const { m, n } = countedManager({ cache: { maxEntries: 2 } });
+    const c = { n };
+    await m.getAccessToken(a.tenantId, 'slack');
+    await m.getAccessToken(b.tenantId, 'slack');
+    await m.getAccessToken(a.tenantId, 'slack'); // a is now the most recent
+    expect(c.n.opens).toBe(2);
+    await m.getAccessToken(d.tenantId, 'slack'); // evicts b
+    await m.getAccessToken(a.tenantId, 'slack');
+    expect(c.n.opens).toBe(3);
+    await m.getAccessToken(b.tenantId, 'slack');
+    expect(c.n.opens).toBe(4);
+  });
+
+  it('a 401 report refreshes once; a late report about the replaced token changes nothing', async () => {
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const { m, n } = countedManager();
+    const c = { n };
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(access);
+    const before = slack.calls.refresh;
+    m.invalidate(tenantId, 'slack', access);
+    const fresh = await m.getAccessToken(tenantId, 'slack');
+    expect(fresh).not.toBe(access);
+    expect(slack.calls.refresh).toBe(before + 1);
+    expect((await row(tenantId, 'slack')).tokenVersion).toBe(1);
+    // A second caller that also got a 401 with the old token reports it after the refresh.
+    m.invalidate(tenantId, 'slack', access);
+    const tx = c.n.tx;
+    expect(await m.getAccessToken(tenantId, 'slack')).toBe(fresh);
+    expect(c.n.tx).toBe(tx);
+    expect(slack.calls.refresh).toBe(before + 1);
+  });
+
+  it('a token version moved on by another process: a 401 reads the new token, no second refresh', async () => {
+    const { tenantId, access } = await seed('slack', { accessExpiresAt: new Date(Date.now() + 60 * MIN) });
+    const a = manager();
+    const b = manager();
+    expect(await a.getAccessToken(tenantId, 'slack')).toBe(access);
+    expect(await b.getAccessToken(tenantId, 'slack')).toBe(access);
+    const before = slack.calls.refresh;
+    // Process B is refused first and refreshes (version 0 -> 1; the provider revokes the old pair).
+    b.invalidate(tenantId, 'slack', access);
+    const v1 = await b.getAccessToken(tenantId, 'slack');
+    expect(slack.calls.refresh).toBe(before + 1);
+    // Process A still holds version 0 in its cache until its own call is refused.
+    expect(await a.getAccessToken(tenantId, 'slack')).toBe(access);
+    a.invalidate(tenantId, 'slack', access);
+    expect(await a.getAccessToken(tenantId, 'slack')).toBe(v1);
+    expect(slack.calls.refresh).toBe(before + 1);
+    expect((await row(tenantId, 'slack')).tokenVersion).toBe(1);
+  });
+
+  it('a hung provider is cut off: the refresh times out, the row lock is released, nothing changes', async () => {
+    const { tenantId, refresh } = await seed('slack', { accessExpiresAt: new Date(Date.now() - MIN) });
+    let release!: () => void;
+    slack.hold = new Promise<void>((r) => {
+      release = r;
+    });
+    try {
+      const m = createTokenManager({
+        db: database.db,
+        vault,
+        config,
+        logger: createLogger('silent'),
+        refreshTimeoutMs: 200,
+      });
+      const err = await m.getAccessToken(tenantId, 'slack').catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'upstream_error', retryable: true, detail: { timeout: true } });
+      // The transaction that held FOR UPDATE is over: the row can be locked at once (NOWAIT fails
+      // with 55P03 while another transaction holds it).
+      const locked = await withTenant(database.db, tenantId, (tx) =>
+        tx.select({ id: slackInstallations.id }).from(slackInstallations).for('update', { noWait: true }),
+      );
+      expect(locked).toHaveLength(1);
+      const r = await row(tenantId, 'slack');
+      expect(r.tokenVersion).toBe(0);
+      expect(r.status).toBe('active');
+      expect(await vault.open(tenantId, 'slack_refresh_token', r.refreshToken!)).toBe(refresh);
+      expect(slack.liveRefreshTokens.has(refresh)).toBe(true);
+      expect((await events(tenantId)).some((e) => e.action === 'slack.token.refresh_failed')).toBe(true);
+    } finally {
+      slack.hold = null;
+      release();
+    }
+    // The provider answers again: the next call refreshes.
+    await expect(manager().getAccessToken(tenantId, 'slack')).resolves.toMatch(/^xoxe\.xoxb-/);
   });
 
   it('a token expiring within the minute is refreshed before it is handed out', async () => {
