@@ -4,6 +4,7 @@ import { type Config, ConfigError, describeFeatures, parseConfig } from '../conf
 import { type Database, openDatabase } from '../db/client.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createVault, generateMasterKey, type MasterKey, type Vault } from '../tenancy/vault.ts';
+import { DataDirLocked, lockDataDir } from './data-lock.ts';
 
 export interface Runtime {
   config: Config;
@@ -50,12 +51,44 @@ async function masterKeys(config: Config, logger: Logger): Promise<MasterKey[]> 
   return [{ version: 1, key }];
 }
 
+/** Takes the embedded data folder's lock (src/entry/data-lock.ts) or exits with one line naming its holder. */
+function lockOrExit(dataDir: string): () => void {
+  try {
+    return lockDataDir(dataDir);
+  } catch (e) {
+    if (e instanceof DataDirLocked) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** `--help` / `-h` among the arguments: the CLIs print their usage and do nothing else. */
+export function wantsHelp(argv: string[] = process.argv.slice(2)): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
 export async function openRuntime(config: Config, opts: { migrate: boolean }): Promise<Runtime> {
+  // Before anything reads or writes DATA_DIR: one process per embedded database.
+  const release = config.DATABASE_URL ? undefined : lockOrExit(config.DATA_DIR);
   const logger = createLogger(config.LOG_LEVEL, { service: 'helpdesk-copilot' });
   const vault = createVault(await masterKeys(config, logger));
-  const database = await openDatabase(
+  const opened = await openDatabase(
     config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, 'pglite') },
   );
+  const database: Database = {
+    db: opened.db,
+    kind: opened.kind,
+    migrate: () => opened.migrate(),
+    close: async () => {
+      try {
+        await opened.close();
+      } finally {
+        release?.();
+      }
+    },
+  };
   if (opts.migrate) await database.migrate();
   logger.info('runtime ready', {
     database: database.kind,
