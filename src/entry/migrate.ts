@@ -1,5 +1,5 @@
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
-import { loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
+import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
 
 /** `npm run db:migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
 if (wantsHelp()) {
@@ -8,7 +8,7 @@ if (wantsHelp()) {
   );
   process.exit(0);
 }
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(environment());
 const rt = await openRuntime(config, { migrate: true });
 const applied = await appliedMigrations(rt.database.db);
 rt.logger.info('migrations applied', { database: rt.database.kind, applied, expected: EXPECTED_MIGRATIONS });

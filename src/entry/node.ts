@@ -14,10 +14,10 @@ import { createTicketHandler, TICKET_JOB_KIND } from '../pipeline/process-ticket
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
-import { loadConfigOrExit, openRuntime } from './runtime.ts';
+import { environment, loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(environment());
 
 // The port first, before the database, the worker or anything else: a port in use is one line.
 // Until the app is wired below, requests get 503 not_ready.

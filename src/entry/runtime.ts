@@ -1,5 +1,7 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { type Config, ConfigError, describeFeatures, parseConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -11,6 +13,19 @@ export interface Runtime {
   logger: Logger;
   database: Database;
   vault: Vault;
+}
+
+/**
+ * The process environment, over `./.env` when that file exists (`cp .env.example .env`): a
+ * variable set in the environment, even empty, wins over the file. npm scripts run in the
+ * package root, so `npm start` finds it.
+ */
+export function environment(
+  env: Record<string, string | undefined> = process.env,
+  file = '.env',
+): Record<string, string | undefined> {
+  if (!existsSync(file)) return env;
+  return { ...parseEnv(readFileSync(file, 'utf8')), ...env };
 }
 
 /** Parses the environment or exits with the list of wrong variables. */

@@ -2,7 +2,7 @@ import { describeError } from '../lib/errors.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
 import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
-import { loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
+import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
 
 /**
  * `npm run tenant -- delete <tenantId>`: starts the deletion of a tenant (status deleting,
@@ -27,7 +27,7 @@ if (command !== 'delete' && command !== 'purge') {
   process.exit(2);
 }
 
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(environment());
 const rt = await openRuntime(config, { migrate: !config.DATABASE_URL });
 const actor = { type: 'cli' as const, name: 'tenant-cli' };
 let code = 0;
