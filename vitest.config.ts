@@ -33,7 +33,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Wide: creating and migrating a database per file takes far longer on a loaded machine.
+    hookTimeout: 180_000,
     pool: 'forks',
     // Two cores here; most files wait on PostgreSQL, PGlite or child processes part of the time.
     maxWorkers: 2,
