@@ -40,7 +40,11 @@ export async function appliedMigrations(db: Db): Promise<number> {
   return Number(r[0]?.n ?? 0);
 }
 
-const MIGRATIONS_FOLDER = new URL('../../drizzle', import.meta.url).pathname;
+/**
+ * Computed when migrating, not at import: on workerd a bundled module has no file URL, so this
+ * would throw "Invalid URL string" at import (the Worker never migrates).
+ */
+const migrationsFolder = () => new URL('../../drizzle', import.meta.url).pathname;
 
 export interface OpenDatabaseOptions {
   /** postgres:// URL. When absent, the embedded PGlite database is used. */
@@ -74,7 +78,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
       try {
         // One migrator at a time across processes; the others wait, then find nothing to do.
         await single`select pg_advisory_lock(hashtext('helpdesk-copilot:migrate'))`;
-        await migrate(drizzle(single), { migrationsFolder: MIGRATIONS_FOLDER });
+        await migrate(drizzle(single), { migrationsFolder: migrationsFolder() });
       } finally {
         await single.end({ timeout: 5 });
       }
@@ -97,7 +101,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     kind: 'pglite',
     async migrate() {
       const { migrate } = await import('drizzle-orm/pglite/migrator');
-      await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+      await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
     },
     close: () => client.close(),
   };

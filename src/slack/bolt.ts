@@ -36,6 +36,25 @@ class RouteReceiver implements Receiver {
   async stop(): Promise<void> {}
 }
 
+/**
+ * The `fetch` Bolt's WebClient gets. @slack/web-api 8 calls its stored fetch unbound, which workerd
+ * refuses ("Illegal invocation"), and passes `redirect: 'error'`, which workerd does not support:
+ * this calls the global fetch looked up per call (so msw intercepts clients built before
+ * `listen()`), sends `'error'` as `'manual'`, and then refuses a 3xx itself, as `'error'` would.
+ */
+export const slackClientFetch = async (
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> => {
+  const refuseRedirects = init?.redirect === 'error';
+  const res = await globalThis.fetch(input, refuseRedirects ? { ...init, redirect: 'manual' } : init);
+  if (refuseRedirects && res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => {});
+    throw new TypeError(`fetch failed: the server answered a redirect (${res.status}), which is refused`);
+  }
+  return res;
+};
+
 function boltLogger(log: Logger): BoltLogger {
   let level = LogLevel.WARN;
   const text = (msgs: unknown[]) =>
@@ -60,8 +79,7 @@ export function createSlackBolt(opts: { db: Db; tokens: TokenProvider; logger: L
     receiver,
     logger: boltLogger(opts.logger),
     logLevel: LogLevel.WARN,
-    // Unbound global fetch: keeps msw (and Workers) able to intercept the client's calls.
-    clientOptions: { fetch: (input, init) => globalThis.fetch(input, init) },
+    clientOptions: { fetch: slackClientFetch },
     authorize: async (source, body) => {
       const tenantId = (body && tenantOf.get(body)) ?? null;
       if (!tenantId) throw new Error('event was not resolved to a tenant');
