@@ -1,7 +1,9 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Config, ConfigError, describeFeatures, parseConfig } from '../config.ts';
+import { deriveClaimKey } from '../db/claims.ts';
 import { type Database, openDatabase } from '../db/client.ts';
+import { assertRuntimeRole } from '../db/role-check.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createVault, generateMasterKey, type MasterKey, type Vault } from '../tenancy/vault.ts';
 
@@ -50,13 +52,33 @@ async function masterKeys(config: Config, logger: Logger): Promise<MasterKey[]> 
   return [{ version: 1, key }];
 }
 
-export async function openRuntime(config: Config, opts: { migrate: boolean }): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  opts: { migrate: boolean; roleCheck?: boolean },
+): Promise<Runtime> {
   const logger = createLogger(config.LOG_LEVEL, { service: 'helpdesk-copilot' });
-  const vault = createVault(await masterKeys(config, logger));
+  const keys = await masterKeys(config, logger);
+  const vault = createVault(keys);
+  // Tenant claims are signed with a key derived from the current master key (src/db/claims.ts).
+  const current = keys.reduce((a, b) => (b.version > a.version ? b : a));
+  const claimKey = deriveClaimKey(current.key);
   const database = await openDatabase(
-    config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, 'pglite') },
+    config.DATABASE_URL
+      ? { url: config.DATABASE_URL, claimKey }
+      : { dataDir: join(config.DATA_DIR, 'pglite'), claimKey },
   );
-  if (opts.migrate) await database.migrate();
+  if (opts.migrate) {
+    if (config.MIGRATION_DATABASE_URL) {
+      // Migrations and the claim key are installed by the owner, never by the runtime role.
+      const owner = await openDatabase({ url: config.MIGRATION_DATABASE_URL, maxConnections: 1, claimKey });
+      try {
+        await owner.migrate();
+      } finally {
+        await owner.close();
+      }
+    } else await database.migrate();
+  }
+  if (opts.roleCheck !== false) await assertRuntimeRole(database);
   logger.info('runtime ready', {
     database: database.kind,
     publicUrl: config.PUBLIC_URL,

@@ -116,7 +116,9 @@ export interface QueueState {
 /** Counts across tenants (scheduler role; no payloads), e.g. for "is the queue idle?". */
 export async function queueState(db: Db, now: Date): Promise<QueueState> {
   const rows = rowsOf<{ due: number | string; running: number | string; scheduled: number | string }>(
-    await db.execute(sql`select due_count as due, running_count as running, scheduled_count as scheduled from public.app_queue_state(${iso(now)})`),
+    await db.execute(
+      sql`select due_count as due, running_count as running, scheduled_count as scheduled from public.app_queue_state(${iso(now)})`,
+    ),
   );
   const r = rows[0];
   return { due: Number(r?.due ?? 0), running: Number(r?.running ?? 0), scheduled: Number(r?.scheduled ?? 0) };
