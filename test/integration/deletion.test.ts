@@ -225,10 +225,13 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     const res = await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'admin') });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
-    const events = (await res.text())
+    const lines = (await res.text())
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { tenantId: string; action: string; outcome: string });
+      .map((l) => JSON.parse(l) as { tenantId: string; action: string; outcome: string; chain?: unknown });
+    // The last line is the chain's verification.
+    expect(lines.at(-1)?.chain).toMatchObject({ ok: true, events: lines.length - 1 });
+    const events = lines.slice(0, -1);
     expect(events.every((e) => e.tenantId === a)).toBe(true);
     expect(events.map((e) => e.action)).toContain('tenant.deletion_requested');
     expect(events.some((e) => e.action === 'tenant.deletion_requested' && e.outcome === 'denied')).toBe(true);
@@ -263,6 +266,8 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     expect(await countsFor(database.db, b)).toEqual(bBefore);
 
     const [tomb] = await tombstones(database, a);
+    // The tombstone keeps the head of the purged tenant's audit chain.
+    expect(tomb?.auditChainHead).toMatch(/^[0-9a-f]{64}$/);
     expect(tomb).toMatchObject({
       rowsDeleted: total,
       auditEventsDeleted: n,
