@@ -21,7 +21,8 @@ const using = (re: RegExp) =>
 describe('layering guards', () => {
   it('only tenancy/lookup.ts calls the pre-tenant look-up functions; nothing switches to the look-up role', () => {
     expect(using(/app_tenant_by_|app_tenant_ids_by_status|app_tenants_/)).toEqual(['tenancy/lookup.ts']);
-    expect(using(/set local role|withLookupRole\(/)).toEqual([]);
+    // db/evidence.ts only probes that the switch is refused.
+    expect(using(/set local role|withLookupRole\(/)).toEqual(['db/evidence.ts']);
   });
 
   it('only the job claimer calls the claim functions; nothing switches to the scheduler role', () => {
