@@ -30,7 +30,7 @@ export async function describeRuntimeRole(database: Database): Promise<RuntimeRo
           where a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped))
       order by 1`),
   ).map((x) => x.t);
-  const escape = rowsOf<{ r: string }>(
+  const escapes = rowsOf<{ r: string }>(
     await database.db.execute(sql`select rolname as r from pg_roles
       where rolname in ('helpdesk_lookup', 'helpdesk_scheduler') and pg_has_role(current_user, oid, 'MEMBER')
       order by 1`),
@@ -40,7 +40,7 @@ export async function describeRuntimeRole(database: Database): Promise<RuntimeRo
     superuser: Boolean(r?.superuser),
     bypassRls: Boolean(r?.bypass),
     ownsTables: owned,
-    escapeRoles: escape,
+    escapeRoles: escapes,
     canCreateTemp: Boolean(r?.temp),
   };
 }

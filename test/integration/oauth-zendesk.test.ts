@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
+import { auditEvents, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
 import { tenantIdByZendeskHook, tenantIdByZendeskSubdomain } from '../../src/tenancy/lookup.ts';
