@@ -90,6 +90,13 @@ export const envSchema = z
         .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
         .optional(),
     ),
+    /** The owner's URL, used by `npm run db:migrate` only (README, "Isolation"). */
+    MIGRATION_DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, { message: 'must be a postgres:// or postgresql:// URL' })
+        .optional(),
+    ),
     DATA_DIR: z.string().trim().min(1).default('./.data'),
     ENCRYPTION_KEY: optionalString.pipe(encryptionKeys.optional()),
     SLACK_CLIENT_ID: optionalString,

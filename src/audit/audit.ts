@@ -1,5 +1,5 @@
-import { and, asc, gt, gte, lte } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
+import { and, asc, gt, gte, lte, sql } from 'drizzle-orm';
+import { type Db, rowsOf } from '../db/client.ts';
 import { auditEvents } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { randomToken } from '../lib/ids.ts';
@@ -73,9 +73,77 @@ export async function* exportAuditTrail(
         outcome: e.outcome,
         detail: e.detail,
         requestId: e.requestId,
+        seq: e.seq,
+        prevHash: e.prevHash,
+        hash: e.hash,
       })}\n`;
     }
     if (page.length < pageSize) return;
     after = page[page.length - 1]!.id;
   }
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  events: number;
+  /** Hash of the last event (the chain's head), or null for an empty trail. */
+  head: string | null;
+  /** The first place the chain breaks. */
+  breaksAt?: { seq: number | null; id: string; reason: 'content_changed' | 'link_broken' | 'event_missing' };
+}
+
+/**
+ * Recomputes the tenant's hash chain (app_audit_hash, migration 0008) inside withTenant and says
+ * where it first breaks: an event whose content no longer matches its hash, a prev_hash that is
+ * not the previous event's hash, or a gap in seq (a deleted event).
+ */
+export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainVerification> {
+  const rows = await withTenant(db, tenantId, async (tx) =>
+    rowsOf<{
+      id: string;
+      seq: number | string | null;
+      prev_hash: string | null;
+      hash: string | null;
+      expect: string;
+    }>(
+      await tx.execute(sql`select id, seq, prev_hash, hash,
+        public.app_audit_hash(tenant_id, seq, id, at, actor, action, target, outcome, detail, request_id, prev_hash) as expect
+        from audit_events order by seq nulls first, id`),
+    ),
+  );
+  let prev: string | null = null;
+  let expectedSeq = 1;
+  for (const r of rows) {
+    const seq = r.seq === null ? null : Number(r.seq);
+    if (seq !== expectedSeq)
+      return {
+        ok: false,
+        events: rows.length,
+        head: prev,
+        breaksAt: { seq, id: r.id, reason: 'event_missing' },
+      };
+    if (r.hash !== r.expect)
+      return {
+        ok: false,
+        events: rows.length,
+        head: prev,
+        breaksAt: { seq, id: r.id, reason: 'content_changed' },
+      };
+    if (r.prev_hash !== prev)
+      return {
+        ok: false,
+        events: rows.length,
+        head: prev,
+        breaksAt: { seq, id: r.id, reason: 'link_broken' },
+      };
+    prev = r.hash;
+    expectedSeq++;
+  }
+  return { ok: true, events: rows.length, head: prev };
+}
+
+/** The export followed by one last line: `{"chain": ChainVerification}`. */
+export async function* exportVerifiedAuditTrail(db: Db, tenantId: string): AsyncGenerator<string> {
+  yield* exportAuditTrail(db, tenantId);
+  yield `${JSON.stringify({ chain: await verifyAuditChain(db, tenantId) })}\n`;
 }

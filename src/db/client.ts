@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import journal from '../../drizzle/meta/_journal.json' with { type: 'json' };
+import { claimKeyOf, claimKeyPads, setClaimKey } from './claims.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -13,7 +14,10 @@ export type Queryable = Db | Tx;
 export interface Database {
   db: Db;
   kind: 'pglite' | 'postgres';
-  /** Applies pending migrations (advisory-locked on PostgreSQL, so several processes may call it). */
+  /**
+   * Applies pending migrations (advisory-locked on PostgreSQL, so several processes may call it),
+   * then installs this handle's claim key (src/db/claims.ts). Needs the owner's connection.
+   */
   migrate(): Promise<void>;
   close(): Promise<void>;
 }
@@ -53,11 +57,24 @@ export interface OpenDatabaseOptions {
   dataDir?: string;
   /** postgres.js pool size. */
   maxConnections?: number;
+  /** Key for signed tenant claims (src/db/claims.ts); the public development key when absent. */
+  claimKey?: Uint8Array | undefined;
+}
+
+/** Stores the claim key where only the owner (and the claim functions) can read it. */
+async function installClaimKey(db: Db): Promise<void> {
+  const { ikey, okey } = claimKeyPads(claimKeyOf(db));
+  await db.execute(sql`insert into public.app_claim_key (id, ikey, okey) values (1, ${ikey}, ${okey})
+    on conflict (id) do update set ikey = excluded.ikey, okey = excluded.okey, installed_at = now()
+    where app_claim_key.ikey <> excluded.ikey or app_claim_key.okey <> excluded.okey`);
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.maxConnections ?? 10);
-  return openPglite(opts.dataDir ?? 'memory://');
+  const database = opts.url
+    ? await openPostgres(opts.url, opts.maxConnections ?? 10)
+    : await openPglite(opts.dataDir ?? 'memory://');
+  if (opts.claimKey) setClaimKey(database.db, opts.claimKey);
+  return database;
 }
 
 async function openPostgres(url: string, max: number): Promise<Database> {
@@ -79,6 +96,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
         // One migrator at a time across processes; the others wait, then find nothing to do.
         await single`select pg_advisory_lock(hashtext('helpdesk-copilot:migrate'))`;
         await migrate(drizzle(single), { migrationsFolder: migrationsFolder() });
+        await installClaimKey(db);
       } finally {
         await single.end({ timeout: 5 });
       }
@@ -102,6 +120,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     async migrate() {
       const { migrate } = await import('drizzle-orm/pglite/migrator');
       await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
+      await installClaimKey(db);
     },
     close: () => client.close(),
   };

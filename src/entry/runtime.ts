@@ -3,7 +3,9 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { type Config, ConfigError, describeFeatures, parseConfig } from '../config.ts';
+import { deriveClaimKey } from '../db/claims.ts';
 import { type Database, openDatabase } from '../db/client.ts';
+import { assertRuntimeRole } from '../db/role-check.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { createVault, generateMasterKey, type MasterKey, type Vault } from '../tenancy/vault.ts';
 import { DataDirLocked, lockDataDir } from './data-lock.ts';
@@ -84,18 +86,25 @@ export function wantsHelp(argv: string[] = process.argv.slice(2)): boolean {
   return argv.includes('--help') || argv.includes('-h');
 }
 
-export async function openRuntime(config: Config, opts: { migrate: boolean }): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  opts: { migrate: boolean; roleCheck?: boolean },
+): Promise<Runtime> {
   // Before anything reads or writes DATA_DIR: one process per embedded database.
   const release = config.DATABASE_URL ? undefined : lockOrExit(config.DATA_DIR);
   const logger = createLogger(config.LOG_LEVEL, { service: 'helpdesk-copilot' });
-  const vault = createVault(await masterKeys(config, logger));
+  const keys = await masterKeys(config, logger);
+  const vault = createVault(keys);
+  // Tenant claims are signed with a key derived from the current master key (src/db/claims.ts).
+  const current = keys.reduce((a, b) => (b.version > a.version ? b : a));
+  const claimKey = deriveClaimKey(current.key);
   const opened = await openDatabase(
-    config.DATABASE_URL ? { url: config.DATABASE_URL } : { dataDir: join(config.DATA_DIR, 'pglite') },
+    config.DATABASE_URL
+      ? { url: config.DATABASE_URL, claimKey }
+      : { dataDir: join(config.DATA_DIR, 'pglite'), claimKey },
   );
   const database: Database = {
-    db: opened.db,
-    kind: opened.kind,
-    migrate: () => opened.migrate(),
+    ...opened,
     close: async () => {
       try {
         await opened.close();
@@ -104,7 +113,18 @@ export async function openRuntime(config: Config, opts: { migrate: boolean }): P
       }
     },
   };
-  if (opts.migrate) await database.migrate();
+  if (opts.migrate) {
+    if (config.MIGRATION_DATABASE_URL) {
+      // Migrations and the claim key are installed by the owner, never by the runtime role.
+      const owner = await openDatabase({ url: config.MIGRATION_DATABASE_URL, maxConnections: 1, claimKey });
+      try {
+        await owner.migrate();
+      } finally {
+        await owner.close();
+      }
+    } else await database.migrate();
+  }
+  if (opts.roleCheck !== false) await assertRuntimeRole(database);
   logger.info('runtime ready', {
     database: database.kind,
     publicUrl: config.PUBLIC_URL,

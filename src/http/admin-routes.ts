@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { audit, exportAuditTrail } from '../audit/audit.ts';
+import { audit, exportVerifiedAuditTrail } from '../audit/audit.ts';
 import { slackInstallations, tenants, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { timingSafeEqualString } from '../lib/crypto.ts';
@@ -183,7 +183,7 @@ export function adminRoutes() {
         { action: 'audit.exported', target: p.tenantId, outcome: 'success' },
       ),
     );
-    const lines = exportAuditTrail(database.db, p.tenantId);
+    const lines = exportVerifiedAuditTrail(database.db, p.tenantId);
     const enc = new TextEncoder();
     const stream = new ReadableStream<Uint8Array>({
       async pull(ctrl) {

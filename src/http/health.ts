@@ -1,12 +1,16 @@
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
+import { describeRuntimeRole, isolationLevel } from '../db/role-check.ts';
 import { describeError } from '../lib/errors.ts';
 import type { AppEnv } from './types.ts';
 
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: unknown }>;
 
-/** `/healthz`: the process is up. `/readyz`: the database answers and its migrations are current. */
+/**
+ * `/healthz`: the process is up. `/readyz`: the database answers, its migrations are current, and
+ * which tenant isolation level is in force.
+ */
 export function healthRoutes(extraChecks: Record<string, ReadinessCheck> = {}) {
   const app = new Hono<AppEnv>();
   app.get('/healthz', (c) => c.json({ ok: true }));
@@ -17,6 +21,10 @@ export function healthRoutes(extraChecks: Record<string, ReadinessCheck> = {}) {
       await database.db.execute(sql`select 1`);
       const applied = await appliedMigrations(database.db);
       checks.database = { ok: true, detail: { kind: database.kind } };
+      // Which isolation is in force: database-enforced (PostgreSQL, runtime role, signed claims)
+      // or application-only (the embedded database, or a role the start check would refuse).
+      const role = await describeRuntimeRole(database);
+      checks.isolation = { ok: true, detail: { level: isolationLevel(database, role) } };
       checks.migrations = {
         ok: applied === EXPECTED_MIGRATIONS,
         detail: { applied: Math.max(applied, 0), expected: EXPECTED_MIGRATIONS },

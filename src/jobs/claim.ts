@@ -1,15 +1,15 @@
 import { sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../db/client.ts';
-import { SCHEDULER_ROLE } from '../db/schema/jobs.ts';
 
 /**
  * Claiming jobs across tenants: the one place that looks at more than one tenant's jobs.
  *
  * THE TENANCY PROBLEM. Fair scheduling needs every tenant's queue at once, but the application
- * role sees one tenant (forced RLS). Claims therefore run as `helpdesk_scheduler` (migration
- * 0003/0004): a policy lets it see all tenants' `jobs` rows, and column grants let it read only
- * tenant_id, id, status, run_at, lease_until, lease_owner, attempts, max_attempts, created_at
- * (and update the lease columns). It cannot read `payload`, `kind` or `last_error`, nor any other
+ * role sees one tenant (forced RLS). Claims therefore run in narrow SECURITY DEFINER functions
+ * owned by `helpdesk_scheduler` (migration 0008: `app_claim_jobs`, `app_sweep_lapsed_leases`,
+ * `app_queue_state`; the runtime role cannot SET ROLE to it): a policy lets that role see all
+ * tenants' `jobs` rows, and column grants let it read only tenant_id, id, status, run_at,
+ * lease_until, lease_owner, attempts, max_attempts, created_at (and update the lease columns). It cannot read `payload`, `kind` or `last_error`, nor any other
  * table. A claim returns (tenant id, job id, lease) only; the worker then reads the job's kind and
  * payload inside `withTenant(tenantId)`, so "withTenant is the only way services reach tenant-owned
  * data" holds for everything a job carries. On Workers the same function runs from the cron sweep.
@@ -56,93 +56,7 @@ export interface ClaimOptions {
   sweep?: boolean;
 }
 
-/**
- * One round trip: the claim lock, then the scheduler role for the rest of the transaction
- * (`set_config('role', ..., true)` is `SET LOCAL ROLE`).
- */
-const CLAIM_LOCK_AND_ROLE = sql`select pg_advisory_xact_lock(hashtext('helpdesk-copilot:jobs:claim')),
-  set_config('role', ${SCHEDULER_ROLE}, true)`;
-
 const iso = (d: Date) => sql`${d.toISOString()}::timestamptz`;
-
-/**
- * Returns lapsed leases to the queue (or dead-letters them when that was the last attempt).
- * Runs inside the claim transaction, as the scheduler role.
- */
-function sweepLapsedLeases(now: Date) {
-  return sql`
-    update jobs set
-      status = case when attempts >= max_attempts then 'dead' else 'queued' end,
-      last_error = 'lease expired on attempt ' || attempts || ': the worker stopped, crashed or stalled',
-      finished_at = case when attempts >= max_attempts then ${iso(now)} else null end,
-      lease_owner = null,
-      lease_until = null,
-      updated_at = ${iso(now)}
-    where status = 'running' and lease_until < ${iso(now)}`;
-}
-
-function claimStatement(o: ClaimOptions) {
-  const now = iso(o.now);
-  const leaseUntil = iso(new Date(o.now.getTime() + o.leaseMs));
-  return sql`
-    with recursive due_tenants as (
-      (select j.tenant_id from jobs j
-        where j.status = 'queued' and j.run_at <= ${now}
-        order by j.tenant_id limit 1)
-      union all
-      select (select j.tenant_id from jobs j
-               where j.status = 'queued' and j.run_at <= ${now} and j.tenant_id > d.tenant_id
-               order by j.tenant_id limit 1)
-      from due_tenants d where d.tenant_id is not null
-    ),
-    busy as (
-      select tenant_id, count(*)::int as n from jobs
-      where status = 'running' and lease_until >= ${now}
-      group by tenant_id
-    ),
-    candidates as (
-      -- Each tenant's oldest due jobs up to its remaining capacity, plus one: that extra row (never
-      -- claimed) tells "this tenant has more due work than it may run now".
-      select c.tenant_id, c.id, c.cap_left,
-             row_number() over (partition by c.tenant_id order by c.run_at, c.id) as rnk
-      from due_tenants d
-      left join busy b on b.tenant_id = d.tenant_id
-      cross join lateral (
-        select j.tenant_id, j.id, j.run_at, greatest(${o.perTenantCap}::int - coalesce(b.n, 0), 0) as cap_left
-        from jobs j
-        where j.tenant_id = d.tenant_id and j.status = 'queued' and j.run_at <= ${now}
-        order by j.run_at, j.id
-        limit greatest(${o.perTenantCap}::int - coalesce(b.n, 0), 0) + 1
-        for update of j skip locked
-      ) c
-      where d.tenant_id is not null
-    ),
-    picked as (
-      select tenant_id, id,
-             row_number() over (order by rnk, (tenant_id <= ${o.cursor ?? ''}), tenant_id) as ord
-      from candidates
-      where rnk <= cap_left
-      order by ord
-      limit ${o.slots}::int
-    ),
-    updated as (
-      update jobs j set
-        status = 'running',
-        attempts = j.attempts + 1,
-        lease_owner = ${o.owner},
-        lease_until = ${leaseUntil},
-        updated_at = ${now}
-      from picked p
-      where j.tenant_id = p.tenant_id and j.id = p.id and j.status = 'queued'
-      returning j.tenant_id, j.id, j.attempts, j.max_attempts, p.ord
-    ),
-    summary as (
-      -- Due work left behind: beyond the free slots, or beyond a tenant's remaining capacity.
-      select (select count(*) from candidates) > (select count(*) from updated) as more
-    )
-    select u.tenant_id, u.id, u.attempts, u.max_attempts, u.ord, s.more
-    from summary s left join updated u on true`;
-}
 
 export interface ClaimResult {
   /** Claimed jobs in claim order. */
@@ -159,9 +73,9 @@ export interface ClaimResult {
 export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimResult> {
   if (o.slots <= 0) return { jobs: [], more: false };
   const leaseUntil = new Date(o.now.getTime() + o.leaseMs);
+  const now = iso(o.now);
   const rows = await db.transaction(async (tx) => {
-    await tx.execute(CLAIM_LOCK_AND_ROLE);
-    if (o.sweep !== false) await tx.execute(sweepLapsedLeases(o.now));
+    if (o.sweep !== false) await tx.execute(sql`select public.app_sweep_lapsed_leases(${now})`);
     return rowsOf<{
       tenant_id: string;
       id: string;
@@ -169,7 +83,11 @@ export async function claimJobs(db: Db, o: ClaimOptions): Promise<ClaimResult> {
       max_attempts: number | string;
       ord: number | string;
       more: boolean;
-    }>(await tx.execute(claimStatement(o)));
+    }>(
+      await tx.execute(
+        sql`select claimed_tenant_id as tenant_id, claimed_id as id, claimed_attempts as attempts, claimed_max_attempts as max_attempts, claimed_ord as ord, more_due as more from public.app_claim_jobs(${now}, ${iso(leaseUntil)}, ${o.perTenantCap}::int, ${o.slots}::int, ${o.cursor ?? ''}, ${o.owner})`,
+      ),
+    );
   });
   const more = Boolean(rows[0]?.more);
   const jobs = rows
@@ -197,17 +115,11 @@ export interface QueueState {
 
 /** Counts across tenants (scheduler role; no payloads), e.g. for "is the queue idle?". */
 export async function queueState(db: Db, now: Date): Promise<QueueState> {
-  const rows = await db.transaction(async (tx) => {
-    await tx.execute(sql.raw(`set local role ${SCHEDULER_ROLE}`));
-    return rowsOf<{ due: number | string; running: number | string; scheduled: number | string }>(
-      await tx.execute(sql`
-        select
-          count(*) filter (where status = 'queued' and run_at <= ${iso(now)})::int as due,
-          count(*) filter (where status = 'running')::int as running,
-          count(*) filter (where status = 'queued' and run_at > ${iso(now)})::int as scheduled
-        from jobs where status in ('queued', 'running')`),
-    );
-  });
+  const rows = rowsOf<{ due: number | string; running: number | string; scheduled: number | string }>(
+    await db.execute(
+      sql`select due_count as due, running_count as running, scheduled_count as scheduled from public.app_queue_state(${iso(now)})`,
+    ),
+  );
   const r = rows[0];
   return { due: Number(r?.due ?? 0), running: Number(r?.running ?? 0), scheduled: Number(r?.scheduled ?? 0) };
 }

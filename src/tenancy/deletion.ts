@@ -6,11 +6,9 @@ import {
   auditEvents,
   ERASED_SLACK_CREDENTIALS,
   ERASED_ZENDESK_CREDENTIALS,
-  oauthStates,
   slackInstallations,
   tenantSecrets,
   tenants,
-  tenantTombstones,
   zendeskConnections,
 } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -33,21 +31,19 @@ import { deleteExpiredSessions } from './sessions.ts';
  *    tombstone records counts and the SHA-256 digest of the exported trail; the tenants row stays
  *    as an id reservation with status `purged` and a blank name.
  *
- * Both run as the connecting owner with `app.tenant_id` set in the transaction, the way
- * createTenant does: the application role may not change a tenant's status nor delete audit
- * events. Forced RLS still confines the owner to that tenant (unless the owner is a superuser,
- * which is why every statement also names the tenant explicitly).
+ * Both run inside withTenant as the runtime role. The two steps the application role may not do
+ * with plain SQL (change a tenant's status; delete audit events, write the tombstone) are narrow
+ * SECURITY DEFINER functions acting on the transaction's own claimed tenant only
+ * (`app_mark_tenant_deleting`, `app_finish_purge`, migration 0008). Every statement also names
+ * the tenant explicitly.
  */
 
 /** Removes what we provisioned in the tenant's Zendesk (webhook, triggers). Best effort. */
 export type Deprovision = (tenantId: string) => Promise<void>;
 
-async function asOwnerFor<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+async function asTenant<T>(db: Db, tenantId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
   if (!isTenantId(tenantId)) throw new AppError('bad_request', 'That is not a tenant id.');
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
-    return fn(tx);
-  });
+  return withTenant(db, tenantId, fn);
 }
 
 export interface DeletionRequest {
@@ -93,7 +89,7 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
     }
   }
 
-  return asOwnerFor(db, req.tenantId, async (tx) => {
+  return asTenant(db, req.tenantId, async (tx) => {
     const rows = await tx
       .select({ status: tenants.status, deleteAfter: tenants.deleteAfter })
       .from(tenants)
@@ -111,10 +107,9 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
       };
     }
     const deleteAfter = new Date(now.getTime() + req.retentionDays * 86_400_000);
-    await tx
-      .update(tenants)
-      .set({ status: 'deleting', deleteAfter, updatedAt: now })
-      .where(eq(tenants.id, req.tenantId));
+    await tx.execute(
+      sql`select public.app_mark_tenant_deleting(${deleteAfter.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz)`,
+    );
     const slack = await tx
       .update(slackInstallations)
       .set({
@@ -254,7 +249,7 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
     // if an event lands between export and delete, the counts differ and we start over.
     const { digest, count } = await digestAuditTrail(db, tenantId);
     try {
-      return await asOwnerFor(db, tenantId, async (tx) => {
+      return await asTenant(db, tenantId, async (tx) => {
         const rows = await tx
           .select({ status: tenants.status })
           .from(tenants)
@@ -264,6 +259,8 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
         const perTable: Record<string, number> = {};
         let total = 0;
         for (const table of await tenantOwnedTables(tx)) {
+          // The audit trail is deleted by app_finish_purge (the application role may not).
+          if (table === 'audit_events') continue;
           const r = rowsOf<{ n: number | string }>(
             await tx.execute(
               sql`with d as (delete from ${sql.identifier(table)} where tenant_id = ${tenantId} returning 1) select count(*)::int as n from d`,
@@ -273,10 +270,8 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
           perTable[table] = n;
           total += n;
         }
-        const auditDeleted = perTable.audit_events ?? 0;
-        if (auditDeleted !== count) throw new TrailChanged();
-        // A row committed by another transaction while we deleted (a late job, an audit event)
-        // is visible to a new statement: check every table is empty for the tenant, else retry.
+        // A row committed by another transaction while we deleted (a late job) is visible to a
+        // new statement: check every table is empty for the tenant, else retry.
         for (const table of Object.keys(perTable)) {
           const left = rowsOf<{ n: number | string }>(
             await tx.execute(
@@ -285,20 +280,16 @@ export async function purgeTenant(db: Db, tenantId: string, now = new Date()): P
           );
           if (Number(left[0]?.n ?? 0) > 0) throw new TrailChanged();
         }
-        await tx.delete(oauthStates).where(eq(oauthStates.joinTenantId, tenantId));
-        await tx.insert(tenantTombstones).values({
-          tenantId,
-          requestedAt: requestedAtOf(requested[0]) ?? now,
-          purgedAt: now,
-          rowsDeleted: total,
-          auditEventsDeleted: auditDeleted,
-          auditDigest: digest,
-          requestedBy: requested[0] ? describeActor(requested[0].actor) : 'unknown',
-        });
-        await tx
-          .update(tenants)
-          .set({ status: 'purged', name: '', updatedAt: now })
-          .where(and(eq(tenants.id, tenantId), eq(tenants.status, 'deleting')));
+        const finished = rowsOf<{ n: number | string }>(
+          await tx.execute(
+            sql`select public.app_finish_purge(${(requestedAtOf(requested[0]) ?? now).toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, ${total}::int, ${digest}, ${requested[0] ? describeActor(requested[0].actor) : 'unknown'}) as n`,
+          ),
+        );
+        const auditDeleted = Number(finished[0]?.n ?? 0);
+        // An audit event that landed between the digest and the delete: start over.
+        if (auditDeleted !== count) throw new TrailChanged();
+        perTable.audit_events = auditDeleted;
+        total += auditDeleted;
         return {
           tenantId,
           rowsDeleted: total,

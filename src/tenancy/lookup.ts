@@ -1,16 +1,15 @@
-import { and, eq, gt, lte, ne, type SQL } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { adminSessions, slackInstallations, tenants, zendeskConnections } from '../db/schema/index.ts';
-import { withLookupRole } from '../db/tenant.ts';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
+import { type Db, rowsOf } from '../db/client.ts';
+import { slackInstallations } from '../db/schema/index.ts';
 
 /**
  * The look-ups that must run before a tenant is known, and the sweeps that must find which
- * tenants have work. Every function here returns tenant ids (or a tenant's status) and nothing
- * else; the database role they run as (helpdesk_lookup, migration 0002) can read only key
- * columns: tenant ids, team/enterprise ids, subdomains, hook ids, statuses, session hashes and
- * expiries. A caller must still prove a request belongs to the tenant found (signature, verified
- * token) and then reads everything else inside withTenant. Nothing outside this file uses the
- * look-up role.
+ * tenants have work. Each is one narrow SECURITY DEFINER function (migration 0008, owned by
+ * helpdesk_lookup, which reads key columns only) answering one question: the tenant of this hook
+ * id, Slack team, subdomain or session hash; a tenant's status; the tenants in one state. They
+ * return tenant ids (or a status) and nothing else, and none enumerates keys: the runtime role
+ * cannot switch to a role that sees every tenant. A caller must still prove a request belongs to
+ * the tenant found (signature, verified token) and then reads everything else inside withTenant.
  */
 
 export interface SlackKey {
@@ -19,7 +18,7 @@ export interface SlackKey {
   isEnterpriseInstall: boolean;
 }
 
-/** `where` for one installation key: org-wide installs by enterprise id, workspace installs by team id. */
+/** `where` for one installation key, for queries inside withTenant (slack/uninstall.ts). */
 export function slackKeyWhere(key: SlackKey): SQL {
   return key.isEnterpriseInstall
     ? and(
@@ -32,10 +31,20 @@ export function slackKeyWhere(key: SlackKey): SQL {
       )!;
 }
 
+async function one(db: Db, q: ReturnType<typeof sql>): Promise<string | null> {
+  const rows = rowsOf<{ v: string | null }>(await db.execute(q));
+  return rows[0]?.v ?? null;
+}
+
+async function many(db: Db, q: ReturnType<typeof sql>): Promise<string[]> {
+  return rowsOf<{ v: string }>(await db.execute(q)).map((r) => r.v);
+}
+
 /**
- * The tenant of a Slack installation. By default revoked installations are skipped (right for
- * ordinary events); `includeRevoked` finds them too, so uninstall events repeated or reordered
- * after a revoke, and reinstalls, land on the same tenant.
+ * The tenant of a Slack installation (org-wide installs by enterprise id, workspace installs by
+ * team id; null unless exactly one matches). By default revoked installations are skipped (right
+ * for ordinary events); `includeRevoked` finds them too, so uninstall events repeated or
+ * reordered after a revoke, and reinstalls, land on the same tenant.
  */
 export async function tenantIdBySlack(
   db: Db,
@@ -43,41 +52,19 @@ export async function tenantIdBySlack(
   opts: { includeRevoked?: boolean } = {},
 ): Promise<string | null> {
   if (key.isEnterpriseInstall ? !key.enterpriseId : !key.teamId) return null;
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ tenantId: slackInstallations.tenantId })
-      .from(slackInstallations)
-      .where(
-        opts.includeRevoked
-          ? slackKeyWhere(key)
-          : and(slackKeyWhere(key), ne(slackInstallations.status, 'revoked')),
-      )
-      .limit(2);
-    return rows.length === 1 ? rows[0]!.tenantId : null;
-  });
+  return one(
+    db,
+    sql`select public.app_tenant_by_slack(${key.enterpriseId ?? ''}, ${key.teamId ?? ''}, ${key.isEnterpriseInstall}, ${opts.includeRevoked === true}) as v`,
+  );
 }
 
 export async function tenantIdByZendeskSubdomain(db: Db, subdomain: string): Promise<string | null> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ tenantId: zendeskConnections.tenantId })
-      .from(zendeskConnections)
-      .where(eq(zendeskConnections.subdomain, subdomain.toLowerCase()))
-      .limit(1);
-    return rows[0]?.tenantId ?? null;
-  });
+  return one(db, sql`select public.app_tenant_by_zendesk_subdomain(${subdomain.toLowerCase()}) as v`);
 }
 
 /** The webhook path's hook id names exactly one connection; its secret is then read inside withTenant. */
 export async function tenantIdByZendeskHook(db: Db, hookId: string): Promise<string | null> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ tenantId: zendeskConnections.tenantId })
-      .from(zendeskConnections)
-      .where(and(eq(zendeskConnections.hookId, hookId), ne(zendeskConnections.status, 'revoked')))
-      .limit(1);
-    return rows[0]?.tenantId ?? null;
-  });
+  return one(db, sql`select public.app_tenant_by_zendesk_hook(${hookId}) as v`);
 }
 
 export async function tenantIdBySessionHash(
@@ -85,14 +72,10 @@ export async function tenantIdBySessionHash(
   idHash: string,
   now = new Date(),
 ): Promise<string | null> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ tenantId: adminSessions.tenantId })
-      .from(adminSessions)
-      .where(and(eq(adminSessions.idHash, idHash), gt(adminSessions.expiresAt, now)))
-      .limit(1);
-    return rows[0]?.tenantId ?? null;
-  });
+  return one(
+    db,
+    sql`select public.app_tenant_by_session_hash(${idHash}, ${now.toISOString()}::timestamptz) as v`,
+  );
 }
 
 /** A tenant's lifecycle status (active, deleting, purged), or null for an unknown id. */
@@ -100,22 +83,16 @@ export async function tenantStatus(
   db: Db,
   tenantId: string,
 ): Promise<'active' | 'deleting' | 'purged' | null> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .select({ status: tenants.status })
-      .from(tenants)
-      .where(eq(tenants.id, tenantId))
-      .limit(1);
-    return rows[0]?.status ?? null;
-  });
+  return (await one(db, sql`select public.app_tenant_status(${tenantId}) as v`)) as
+    | 'active'
+    | 'deleting'
+    | 'purged'
+    | null;
 }
 
 /** Tenants in one lifecycle status, for sweeps (token refresh: active; purge: deleting). */
 export async function tenantIdsByStatus(db: Db, status: 'active' | 'deleting'): Promise<string[]> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.status, status));
-    return rows.map((r) => r.id);
-  });
+  return many(db, sql`select v from public.app_tenant_ids_by_status(${status}) as v`);
 }
 
 /** Tenants that are active (not being deleted), for sweeps that iterate tenants. */
@@ -125,13 +102,10 @@ export function activeTenantIds(db: Db): Promise<string[]> {
 
 /** Tenants holding admin sessions that expired by `now` (the session sweep deletes them per tenant). */
 export async function tenantIdsWithExpiredSessions(db: Db, now: Date): Promise<string[]> {
-  return withLookupRole(db, async (tx) => {
-    const rows = await tx
-      .selectDistinct({ tenantId: adminSessions.tenantId })
-      .from(adminSessions)
-      .where(lte(adminSessions.expiresAt, now));
-    return rows.map((r) => r.tenantId);
-  });
+  return many(
+    db,
+    sql`select v from public.app_tenants_with_expired_sessions(${now.toISOString()}::timestamptz) as v`,
+  );
 }
 
 /** Tenants with a connection that needs re-authorization (readiness detail; at most `limit` per provider). */
@@ -139,20 +113,8 @@ export async function tenantIdsNeedingReauth(
   db: Db,
   limit = 100,
 ): Promise<{ tenantId: string; provider: 'slack' | 'zendesk' }[]> {
-  return withLookupRole(db, async (tx) => {
-    const s = await tx
-      .select({ tenantId: slackInstallations.tenantId })
-      .from(slackInstallations)
-      .where(eq(slackInstallations.status, 'needs_reauth'))
-      .limit(limit);
-    const z = await tx
-      .select({ tenantId: zendeskConnections.tenantId })
-      .from(zendeskConnections)
-      .where(eq(zendeskConnections.status, 'needs_reauth'))
-      .limit(limit);
-    return [
-      ...s.map((r) => ({ tenantId: r.tenantId, provider: 'slack' as const })),
-      ...z.map((r) => ({ tenantId: r.tenantId, provider: 'zendesk' as const })),
-    ];
-  });
+  const rows = rowsOf<{ tenant_id: string; provider: 'slack' | 'zendesk' }>(
+    await db.execute(sql`select tenant_id, provider from public.app_tenants_needing_reauth(${limit}::int)`),
+  );
+  return rows.map((r) => ({ tenantId: r.tenant_id, provider: r.provider }));
 }

@@ -32,17 +32,27 @@ import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { zendeskDeprovisioner } from '../../src/zendesk/provisioning.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
-import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { backends, createTestDatabase, openOwner, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 
 const system = { type: 'system', name: 'test' } as const;
 const NOW = new Date('2026-11-23T05:00:00Z');
 const DAY = 86_400_000;
 
-/** Rows per tenant-owned table for one tenant, counted as the owner with that tenant set (forced RLS). */
+/** Tombstones, read as the owner (the runtime role may not read other tenants' purge records). */
+async function tombstones(database: TestDatabase, tenantId?: string) {
+  const owner = await openOwner(database);
+  try {
+    const q = owner.db.select().from(tenantTombstones);
+    return tenantId ? await q.where(eq(tenantTombstones.tenantId, tenantId)) : await q;
+  } finally {
+    await owner.close();
+  }
+}
+
+/** Rows per tenant-owned table for one tenant, counted inside withTenant (forced RLS). */
 async function countsFor(db: Db, tenantId: string): Promise<Record<string, number>> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+  return withTenant(db, tenantId, async (tx) => {
     const out: Record<string, number> = {};
     for (const t of await tenantOwnedTables(tx)) {
       const r = rowsOf<{ n: number }>(
@@ -215,10 +225,13 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     const res = await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'admin') });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
-    const events = (await res.text())
+    const lines = (await res.text())
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { tenantId: string; action: string; outcome: string });
+      .map((l) => JSON.parse(l) as { tenantId: string; action: string; outcome: string; chain?: unknown });
+    // The last line is the chain's verification.
+    expect(lines.at(-1)?.chain).toMatchObject({ ok: true, events: lines.length - 1 });
+    const events = lines.slice(0, -1);
     expect(events.every((e) => e.tenantId === a)).toBe(true);
     expect(events.map((e) => e.action)).toContain('tenant.deletion_requested');
     expect(events.some((e) => e.action === 'tenant.deletion_requested' && e.outcome === 'denied')).toBe(true);
@@ -228,7 +241,7 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     const before = await countsFor(database.db, a);
     expect(await purgeDueTenants(database.db, new Date(NOW.getTime() + 29 * DAY))).toEqual([]);
     expect(await countsFor(database.db, a)).toEqual(before);
-    expect(await database.db.select().from(tenantTombstones)).toEqual([]);
+    expect(await tombstones(database)).toEqual([]);
   });
 
   it('purge after the window empties every tenant-owned table for that tenant only', async () => {
@@ -252,7 +265,9 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     for (const [table, count] of Object.entries(aAfter)) expect(count, table).toBe(0);
     expect(await countsFor(database.db, b)).toEqual(bBefore);
 
-    const [tomb] = await database.db.select().from(tenantTombstones).where(eq(tenantTombstones.tenantId, a));
+    const [tomb] = await tombstones(database, a);
+    // The tombstone keeps the head of the purged tenant's audit chain.
+    expect(tomb?.auditChainHead).toMatch(/^[0-9a-f]{64}$/);
     expect(tomb).toMatchObject({
       rowsDeleted: total,
       auditEventsDeleted: n,
@@ -284,7 +299,7 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     expect(done.map((d) => d.tenantId)).toEqual([b]);
     for (const [table, count] of Object.entries(await countsFor(database.db, b)))
       expect(count, table).toBe(0);
-    const [tomb] = await database.db.select().from(tenantTombstones).where(eq(tenantTombstones.tenantId, b));
+    const [tomb] = await tombstones(database, b);
     expect(tomb?.requestedBy).toBe('cli:tenant-cli');
   });
 });

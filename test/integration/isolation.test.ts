@@ -144,7 +144,7 @@ describe.each(backends())('tenant isolation on %s', (backend) => {
         forced: true,
         policies: 1,
       });
-      expect(t.using).toContain("current_setting('app.tenant_id'");
+      expect(t.using).toContain('app_current_tenant()');
     }
   });
 

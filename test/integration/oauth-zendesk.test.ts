@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { auditEvents, oauthStates, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
@@ -221,10 +221,10 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
   it('refuses to reconnect into a tenant that is being deleted', async () => {
     const tenantId = (await tenantIdByZendeskSubdomain(database.db, 'initech'))!;
     expect(tenantId).toMatch(/^tn_/);
-    await database.db.transaction(async (tx) => {
-      await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
-      await tx.update(tenants).set({ status: 'deleting' }).where(eq(tenants.id, tenantId));
-    });
+    // The runtime role changes a tenant's status only through app_mark_tenant_deleting (migration 0008).
+    await withTenant(database.db, tenantId, (tx) =>
+      tx.execute(sql`select public.app_mark_tenant_deleting(now() + interval '30 days', now())`),
+    );
     const [before] = await withTenant(database.db, tenantId, (tx) => tx.select().from(zendeskConnections));
     const { res } = await connect(initech);
     expect(res.status).toBe(409);

@@ -19,20 +19,15 @@ const using = (re: RegExp) =>
     .sort();
 
 describe('layering guards', () => {
-  it('only tenancy/lookup.ts uses the cross-tenant look-up role', () => {
-    expect(using(/withLookupRole\(|LOOKUP_ROLE|helpdesk_lookup/)).toEqual([
-      'db/schema/columns.ts',
-      'db/tenant.ts',
-      'tenancy/lookup.ts',
-    ]);
+  it('only tenancy/lookup.ts calls the pre-tenant look-up functions; nothing switches to the look-up role', () => {
+    expect(using(/app_tenant_by_|app_tenant_ids_by_status|app_tenants_/)).toEqual(['tenancy/lookup.ts']);
+    // db/evidence.ts only probes that the switch is refused.
+    expect(using(/set local role|withLookupRole\(/)).toEqual(['db/evidence.ts']);
   });
 
-  it('only the job claimer switches to the scheduler role', () => {
-    expect(
-      using(/set local role \$\{SCHEDULER_ROLE\}|helpdesk_scheduler/).filter(
-        (p) => !p.startsWith('db/schema/'),
-      ),
-    ).toEqual(['jobs/claim.ts']);
+  it('only the job claimer calls the claim functions; nothing switches to the scheduler role', () => {
+    expect(using(/app_claim_jobs|app_sweep_lapsed_leases|app_queue_state/)).toEqual(['jobs/claim.ts']);
+    expect(using(/SCHEDULER_ROLE/).filter((p) => !p.startsWith('db/schema/'))).toEqual([]);
   });
 
   it('nothing but the config module and the entries reads process.env', () => {

@@ -15,7 +15,9 @@ export const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 
 
 /**
  * Every tenant-owned table carries this policy: a row is visible and writable only when its
- * tenant_id equals the transaction's `app.tenant_id` setting. With no setting, nothing matches.
+ * tenant_id equals `app_current_tenant()` (migration 0006): the tenant of the transaction's signed
+ * claim, which SQL cannot forge. With no valid claim it is NULL and nothing matches. The sub-select
+ * makes it an init plan, evaluated once per statement rather than once per row.
  * RLS is also FORCED (migration 0002), so the table owner is bound by it too.
  */
 export const tenantIsolation = () =>
@@ -23,8 +25,8 @@ export const tenantIsolation = () =>
     as: 'permissive',
     for: 'all',
     to: 'public',
-    using: sql`tenant_id = current_setting('app.tenant_id', true)`,
-    withCheck: sql`tenant_id = current_setting('app.tenant_id', true)`,
+    using: sql`tenant_id = (select public.app_current_tenant())`,
+    withCheck: sql`tenant_id = (select public.app_current_tenant())`,
   });
 
 /** Read access for the look-up role; column grants (0002) limit it to key columns. */

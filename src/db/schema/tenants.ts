@@ -20,8 +20,8 @@ export const tenants = pgTable(
       as: 'permissive',
       for: 'all',
       to: 'public',
-      using: sql`id = current_setting('app.tenant_id', true)`,
-      withCheck: sql`id = current_setting('app.tenant_id', true)`,
+      using: sql`id = (select public.app_current_tenant())`,
+      withCheck: sql`id = (select public.app_current_tenant())`,
     }),
     lookupRead(),
   ],
@@ -92,6 +92,8 @@ export const tenantTombstones = pgTable('tenant_tombstones', {
   rowsDeleted: integer('rows_deleted').notNull(),
   auditEventsDeleted: integer('audit_events_deleted').notNull(),
   auditDigest: text('audit_digest').notNull(),
+  /** Hash of the tenant's last audit event (the head of its chain) when it was purged. */
+  auditChainHead: text('audit_chain_head'),
   requestedBy: text('requested_by').notNull(),
   dryRun: boolean('dry_run').notNull().default(false),
 });
