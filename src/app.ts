@@ -9,6 +9,8 @@ import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
+import { homeRoutes } from './http/views/home.ts';
+import { assetRoutes } from './http/views/layout.ts';
 import { zendeskWebhookRoutes } from './http/zendesk-webhook.ts';
 import { connectionHealthCheck } from './oauth/sweep.ts';
 
@@ -28,6 +30,8 @@ export function createApp(deps: AppDeps) {
     errorResponse(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
   );
 
+  app.route('/', assetRoutes());
+  app.route('/', homeRoutes());
   app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
   app.route('/', installRoutes());
   app.route('/', slackEventRoutes());
