@@ -119,6 +119,17 @@ async function currentVersion(tx: Tx, draft: DraftRow): Promise<{ version: numbe
   return v ?? { version: 0, body: draft.body };
 }
 
+async function versionBody(tx: Tx, draft: DraftRow, version: number): Promise<string> {
+  if (version === 0) return draft.body;
+  const [v] = await tx
+    .select({ body: draftVersions.body })
+    .from(draftVersions)
+    .where(and(eq(draftVersions.draftId, draft.id), eq(draftVersions.version, version)))
+    .limit(1);
+  if (!v) throw new AppError('internal', 'approved draft version is missing');
+  return v.body;
+}
+
 async function viewOf(tx: Tx, draft: DraftRow): Promise<SidebarDraftView> {
   const cur = await currentVersion(tx, draft);
   const [delivery] = await tx
@@ -293,6 +304,16 @@ export async function editDraft(
     const draft = await lockDraft(tx, ticketId, draftId);
     if (!['pending', 'blocked', 'failed'].includes(draft.status))
       throw new AppError('conflict', `This draft is ${draft.status}; it can no longer be edited.`);
+    const [delivery] = await tx
+      .select({ unknown: draftDeliveries.outcomeUnknown })
+      .from(draftDeliveries)
+      .where(eq(draftDeliveries.draftId, draft.id))
+      .limit(1);
+    if (delivery?.unknown)
+      throw new AppError(
+        'conflict',
+        'The last send may have reached Zendesk; send it again unchanged first.',
+      );
     const cur = await currentVersion(tx, draft);
     if (cur.body !== text) await addVersion(ctxOf(deps, p, tx), draft, text, p.agentId, 'sidebar');
     return viewOf(tx, draft);
@@ -472,11 +493,13 @@ export async function sendDraft(
             : 'This draft is already being sent with another text. Wait for it to finish.',
         );
       }
+      const version = delivery?.version ?? cur.version;
       return {
         draft,
-        version: delivery?.version ?? cur.version,
-        body: cur.body,
+        version,
+        body: await versionBody(tx, draft, version),
         subdomain: conn.subdomain,
+        approvedAt: delivery?.approvedAt ?? draft.updatedAt,
         fresh: false,
       };
     }
@@ -535,7 +558,7 @@ export async function sendDraft(
       outcome: 'success',
       detail: { ticketId, version, editDistance: distance, mode },
     });
-    return { draft, version, body, subdomain: conn.subdomain, fresh: true };
+    return { draft, version, body, subdomain: conn.subdomain, approvedAt: t, fresh: true };
   });
 
   if (approved.draft.status === 'sent') {
@@ -555,7 +578,8 @@ export async function sendDraft(
     if (agentName) await rememberAgentName(db, p, agentName);
   }
   const key = `zendesk.reply:${approved.draft.id}:v${approved.version}`;
-  const since = approved.draft.createdAt.getTime();
+  // Only a comment written after the approval can be this send's (5 s for clock skew with Zendesk).
+  const since = approved.approvedAt.getTime() - 5_000;
   let outcome: EffectOutcome<{ commentId: string | null }>;
   try {
     outcome = await performEffectOnce(
@@ -577,7 +601,7 @@ export async function sendDraft(
               c.public &&
               c.authorId === p.agentId &&
               normalizeReply(c.body) === want &&
-              (!c.createdAt || Date.parse(c.createdAt) >= since - 60_000),
+              (!c.createdAt || Date.parse(c.createdAt) >= since),
           );
           return hit ? { commentId: hit.id } : null;
         },

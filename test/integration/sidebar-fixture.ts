@@ -156,11 +156,24 @@ export async function seedSidebarTenant(
       origin: 'provisioned',
     });
     await tx.insert(accounts).values({ tenantId, id: 'acc_globex', name: 'Globex Corp', plan: 'pro' });
+  });
+  await seedDraft(db, tenantId, { ticketId, draftId, status: opts.status ?? 'pending' });
+  return { tenantId, connectionId, draftId, ticketId };
+}
+
+/** One more stored draft for `ticketId` in the tenant. */
+export async function seedDraft(
+  db: Db,
+  tenantId: string,
+  opts: { ticketId: string; draftId?: string; status?: 'pending' | 'blocked' },
+): Promise<string> {
+  const draftId = opts.draftId ?? `dr_${randomToken(12)}`;
+  await withTenant(db, tenantId, async (tx) => {
     await tx.insert(drafts).values({
       tenantId,
       id: draftId,
       source: 'zendesk',
-      ticketId,
+      ticketId: opts.ticketId,
       route: 'account',
       accountId: 'acc_globex',
       status: opts.status ?? 'pending',
@@ -194,7 +207,7 @@ export async function seedSidebarTenant(
       drafter: 'offline',
     });
   });
-  return { tenantId, connectionId, draftId, ticketId };
+  return draftId;
 }
 
 export function tokenManager(db: Db, vault: Vault) {
