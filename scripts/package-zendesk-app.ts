@@ -11,6 +11,9 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from '
 import { join, relative } from 'node:path';
 import { crc32 } from 'node:zlib';
 
+// biome-ignore lint/suspicious/noExplicitAny: an untrusted manifest, checked field by field.
+type Manifest = Record<string, any>;
+
 export const APP_DIR = new URL('../zendesk-app/', import.meta.url).pathname;
 
 /** Width and height of a PNG, from its IHDR chunk. */
