@@ -45,10 +45,7 @@ export function checkZendeskApp(dir = APP_DIR, manifestOverride?: Record<string,
   } catch (e) {
     return [(e as Error).message];
   }
-  const m = (manifestOverride ?? JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))) as Record<
-    string,
-    any
-  >;
+  const m = (manifestOverride ?? JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'))) as Manifest;
   if (!m.author?.name || !m.author?.email)
     problems.push('manifest: author.name and author.email are required');
   if (!m.defaultLocale) problems.push('manifest: defaultLocale is required');
