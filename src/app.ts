@@ -7,6 +7,7 @@ import { healthRoutes } from './http/health.ts';
 import { installRoutes } from './http/install-routes.ts';
 import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
+import { sidebarRoutes } from './http/sidebar-routes.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
 import { homeRoutes } from './http/views/home.ts';
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
+  app.route('/', sidebarRoutes());
   return app;
 }
 
