@@ -8,6 +8,7 @@ import { installRoutes } from './http/install-routes.ts';
 import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
+import { slackInteractionRoutes } from './http/slack-interactions.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
 import { zendeskWebhookRoutes } from './http/zendesk-webhook.ts';
 import { connectionHealthCheck } from './oauth/sweep.ts';
@@ -31,6 +32,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
   app.route('/', installRoutes());
   app.route('/', slackEventRoutes());
+  app.route('/', slackInteractionRoutes());
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
   app.route('/', adminConfigRoutes());

@@ -175,7 +175,8 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
   return { draftId, created, status, notePosted: note.status === 'performed' };
 }
 
-function contextProviders(
+/** The context providers of a tenant's settings (also used by Slack questions: src/slack/ask.ts). */
+export function contextProviders(
   deps: TicketPipelineDeps,
   settings: PipelineSettings,
   zendesk: ZendeskResources,
