@@ -4,9 +4,10 @@ import { accounts } from '../db/schema/index.ts';
 
 /**
  * Which account a Slack question is about, from evidence only, in this order:
- * 1. the account linked to the channel (`/copilot link`);
- * 2. a Zendesk ticket the text names (a link on the tenant's own subdomain, `#123`, `ticket 123`):
- *    the caller routes that ticket exactly like a webhook ticket;
+ * 1. a Zendesk ticket the text names (a link on the tenant's own subdomain, `#123`, `ticket 123`):
+ *    the caller routes that ticket exactly like a webhook ticket, since a reply to it must obey
+ *    that ticket's level rules even in a channel linked to some account;
+ * 2. the account linked to the channel (`/copilot link`);
  * 3. an exact account id, email address or domain in the text that matches exactly one account.
  * Never a fuzzy guess from a company name: several candidates are returned for a select menu.
  */
@@ -47,10 +48,12 @@ export async function resolveAccountEvidence(
   tx: Tx,
   input: { text: string; channelAccountId: string | null; zendeskSubdomain: string | null },
 ): Promise<AccountEvidence> {
-  if (input.channelAccountId) return { kind: 'channel', accountId: input.channelAccountId };
   const text = plainSlackText(input.text);
-  const ticketId = ticketIdInText(text, input.zendeskSubdomain);
+  // A named ticket first: a reply to a ticket obeys that ticket's own route (its requester's
+  // level), whatever channel it is discussed in.
+  const ticketId = input.zendeskSubdomain ? ticketIdInText(text, input.zendeskSubdomain) : null;
   if (ticketId) return { kind: 'ticket', ticketId };
+  if (input.channelAccountId) return { kind: 'channel', accountId: input.channelAccountId };
 
   const emails = [...new Set((text.match(EMAIL) ?? []).map((e) => e.toLowerCase()))].slice(0, 10);
   const withoutEmails = text.replace(EMAIL, ' ');
