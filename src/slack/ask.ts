@@ -317,6 +317,14 @@ export async function processAskJob(deps: SlackJobDeps, job: JobContext): Promis
       thread_ts: p.threadTs,
       status: '',
     });
+    // The tenant's own follow-up prompts in the messages tab (the manifest's are the default).
+    if (s.slack.suggestedPrompts.length && posted.status === 'performed') {
+      await web.call('assistant.threads.setSuggestedPrompts', {
+        channel_id: p.channel,
+        thread_ts: p.threadTs,
+        prompts: s.slack.suggestedPrompts,
+      });
+    }
   }
   return { outcome: posted.status === 'already_done' ? 'already_done' : 'answered', draftId, destination };
 }

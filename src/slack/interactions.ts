@@ -11,6 +11,7 @@ import { isWorkspaceAdmin, slackUser } from './agents.ts';
 import { type SlackJobDeps, slackWebFor } from './ask.ts';
 import { actionJob, askJob, readAskJob } from './ask-job.ts';
 import { ACTIONS, draftActions, draftContentBlocks, EDIT_VIEW_CALLBACK, editModal } from './blocks.ts';
+import { COPILOT_COMMAND } from './contract.ts';
 import { resolveAccountEvidence } from './resolve-account.ts';
 import { updateSlackSettings } from './settings.ts';
 
@@ -246,7 +247,7 @@ export async function handleCommand(
   const command = form.get('command');
   const user = form.get('user_id');
   const channel = form.get('channel_id');
-  if (command !== '/copilot' || !user || !channel)
+  if (command !== COPILOT_COMMAND || !user || !channel)
     return { status: 400, code: 'invalid_body', message: 'Not a /copilot command.' };
   const reply = (text: string) => ({ status: 200 as const, body: { response_type: 'ephemeral', text } });
   const tenantId = await tenantIdBySlack(deps.database.db, {

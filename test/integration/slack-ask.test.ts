@@ -207,7 +207,7 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
     const appends = slack.of('chat.appendStream');
     const tasks = appends.flatMap((c) =>
       (c.args.chunks as { type: string }[]).filter((x) => x.type === 'task_update'),
-    ) as {
+    ) as unknown as {
       status: string;
       sources?: { type: string; url: string; text: string }[];
     }[];
