@@ -158,9 +158,25 @@ export async function performEffectOnce<T extends Record<string, unknown>>(
     Math.max(10, Math.floor(leaseMs / 3)),
   );
   renew.unref?.();
+  // Unknown whether anything landed: release the lease so the next call reconciles at once.
+  const release = () =>
+    withTenant(db, tenantId, (tx) =>
+      tx
+        .update(externalEffects)
+        .set({ updatedAt: new Date(0) })
+        .where(mine),
+    );
   try {
     if (claim.kind === 'takeover') {
-      const found = await spec.reconcile();
+      let found: T | null;
+      try {
+        found = await spec.reconcile();
+      } catch (e) {
+        // The question went unanswered: nothing is performed, and the next call asks again.
+        clearInterval(renew);
+        await release();
+        throw e;
+      }
       if (found !== null) return await record('reconciled', found);
     }
     let result: T;
@@ -181,7 +197,7 @@ export async function performEffectOnce<T extends Record<string, unknown>>(
             .where(mine);
           await opts.onRecorded?.(tx, { status: 'failed', error });
         } else {
-          // Unknown whether it landed: release the lease so the next call reconciles at once.
+          // Unknown whether it landed: release the lease (as `release` does) in this transaction.
           await tx
             .update(externalEffects)
             .set({ updatedAt: new Date(0) })

@@ -236,4 +236,31 @@ describe.each(backends())('effect ledger on %s', (backend) => {
     expect(out.status).toBe('performed');
     expect(up.writes.get('k-tenant')).toBe(2);
   });
+
+  it('a reconcile that fails performs nothing and leaves the claim for the next call to ask again', async () => {
+    const up = upstream();
+    const t0 = new Date('2026-12-01T10:00:00Z');
+    await withTenant(database.db, tenantId, (tx) =>
+      tx.insert(externalEffects).values({
+        tenantId,
+        key: 'k-ask',
+        kind: 'test.note',
+        status: 'started',
+        result: { claim: 'dead-process' },
+        updatedAt: t0,
+      }),
+    );
+    const later = () => new Date(t0.getTime() + 31_000);
+    const down = new AppError('upstream_error', 'Zendesk did not answer', { retryable: true });
+    await expect(
+      performEffectOnce(database, tenantId, up.spec('k-ask', { reconcile: () => Promise.reject(down) }), {
+        now: later,
+      }),
+    ).rejects.toBe(down);
+    expect(up.writes.has('k-ask')).toBe(false);
+    // Released at once: the next caller (same clock) asks again instead of waiting out a lease.
+    const out = await performEffectOnce(database, tenantId, up.spec('k-ask'), { now: later });
+    expect(out.status).toBe('performed');
+    expect(up.writes.get('k-ask')).toBe(1);
+  });
 });
