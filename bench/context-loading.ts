@@ -11,6 +11,7 @@
  *    three synthetic providers (100, 200, 280 ms): six providers, 100-300 ms.
  * "Slowest" is the moment the last provider's promise settled, measured by a wrapper.
  */
+import './usage.ts'; // --help: first, before any other module runs
 import { delay, HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { openDatabase } from '../src/db/client.ts';

@@ -19,6 +19,7 @@
  *
  *   HANDLER=pipeline STUB_MS=20 QUIET_RPS=5 NOISY_FACTOR=20 SECONDS=20 REPEAT=3 CONCURRENCY=8 PER_TENANT=4 node bench/fairness.ts
  */
+import './usage.ts'; // --help: first, before any other module runs
 import { and, eq, gte, inArray } from 'drizzle-orm';
 import { drafts, jobs, webhookDeliveries } from '../src/db/schema/index.ts';
 import { withTenant } from '../src/db/tenant.ts';

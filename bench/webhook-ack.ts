@@ -8,6 +8,7 @@
  * Target: p99 < 50 ms. Each run sends new tickets over 3 tenants; the last lines check that every
  * 200 produced exactly one delivery row and one job.
  */
+import './usage.ts'; // --help: first, before any other module runs
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../src/db/client.ts';
 import { withTenant } from '../src/db/tenant.ts';

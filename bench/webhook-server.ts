@@ -8,6 +8,7 @@
  * (bench/pipeline-fixture.ts) and every other host refused.
  * Prints one JSON line `{"port":N}` when listening; stops on SIGTERM.
  */
+import './usage.ts'; // --help: first, before any other module runs
 import { serve } from '@hono/node-server';
 import { createApp } from '../src/app.ts';
 import { parseConfig } from '../src/config.ts';

@@ -7,9 +7,12 @@ import { healthRoutes } from './http/health.ts';
 import { installRoutes } from './http/install-routes.ts';
 import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
+import { sidebarRoutes } from './http/sidebar-routes.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
 import { slackInteractionRoutes } from './http/slack-interactions.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
+import { homeRoutes } from './http/views/home.ts';
+import { assetRoutes } from './http/views/layout.ts';
 import { zendeskWebhookRoutes } from './http/zendesk-webhook.ts';
 import { connectionHealthCheck } from './oauth/sweep.ts';
 
@@ -29,6 +32,8 @@ export function createApp(deps: AppDeps) {
     errorResponse(c, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`),
   );
 
+  app.route('/', assetRoutes());
+  app.route('/', homeRoutes());
   app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
   app.route('/', installRoutes());
   app.route('/', slackEventRoutes());
@@ -37,6 +42,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
+  app.route('/', sidebarRoutes());
   return app;
 }
 

@@ -160,9 +160,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parse an environment record. Throws ConfigError naming every wrong variable and what it expects. */
+/**
+ * Parse an environment record. Throws ConfigError naming every wrong variable and what it expects.
+ * An empty (or blank) variable means unset, as in `.env.example`'s `PUBLIC_URL=`.
+ */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = envSchema.safeParse(env);
+  const set = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const result = envSchema.safeParse(set);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${String(i.path[0] ?? 'environment')} ${i.message}`);
     throw new ConfigError(problems);

@@ -1,4 +1,6 @@
-import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
 import { createApp } from '../app.ts';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
@@ -18,10 +20,31 @@ import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
-import { loadConfigOrExit, openRuntime } from './runtime.ts';
+import { environment, loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(environment());
+
+// The port first, before the database, the worker or anything else: a port in use is one line.
+// Until the app is wired below, requests get 503 not_ready.
+let app: ReturnType<typeof createApp> | undefined;
+// (createAdaptorServer makes a node:http server unless told otherwise.)
+const server = createAdaptorServer({
+  fetch: (req, env) =>
+    app
+      ? app.fetch(req, env)
+      : Response.json(
+          {
+            error: {
+              code: 'not_ready',
+              message: 'Starting up; try again in a moment.',
+              requestId: 'startup',
+            },
+          },
+          { status: 503, headers: { 'Retry-After': '1' } },
+        ),
+}) as Server;
+const address = await listenOrExit();
 const rt = await openRuntime(config, { migrate: !config.DATABASE_URL });
 if (rt.database.kind === 'postgres') {
   const applied = await appliedMigrations(rt.database.db);
@@ -55,7 +78,7 @@ if (slackBolt) {
     jobsEnqueued: () => worker?.notify(),
   });
 }
-const app = createApp({
+app = createApp({
   slackBolt,
   slackLimiter,
   config,
@@ -106,10 +129,35 @@ const worker = config.WORKER_ENABLED
   ? createWorker({ database: rt.database, handlers: jobHandlers, logger: rt.logger })
   : undefined;
 worker?.start();
-const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-  rt.logger.info('listening', { url: `http://${info.address}:${info.port}`, publicUrl: config.PUBLIC_URL });
-  if (localLogin) void printLocalLoginLink(info.port);
+rt.logger.info('listening', {
+  url: `http://${address.address}:${address.port}`,
+  publicUrl: config.PUBLIC_URL,
 });
+if (localLogin) void printLocalLoginLink(address.port);
+
+/** Binds PORT on HOST, or exits with one line saying why (in use, not permitted, no such address). */
+function listenOrExit(): Promise<AddressInfo> {
+  return new Promise((resolve) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      const where = `port ${config.PORT} on ${config.HOST}`;
+      const why =
+        e.code === 'EADDRINUSE'
+          ? `${where} is already in use (another \`npm start\`?): stop that process or set PORT to a free port.`
+          : e.code === 'EACCES'
+            ? `not allowed to listen on ${where} (ports below 1024 need privileges): set PORT.`
+            : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+              ? `HOST ${config.HOST} is not an address of this machine: set HOST (e.g. 127.0.0.1 or 0.0.0.0).`
+              : `cannot listen on ${where}: ${e.message}`;
+      process.stderr.write(`helpdesk-copilot: ${why}\n`);
+      process.exit(1);
+    };
+    server.once('error', onError);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
 
 /** Prints, once per start, a one-time admin link for this machine (not through the log). */
 async function printLocalLoginLink(port: number) {
@@ -126,16 +174,29 @@ async function printLocalLoginLink(port: number) {
 
 let stopping = false;
 async function shutdown(signal: string) {
-  if (stopping) return;
+  if (stopping) {
+    // A second Ctrl-C: stop now (running jobs rerun after their lease).
+    process.stderr.write('helpdesk-copilot: stopping now\n');
+    process.exit(1);
+  }
   stopping = true;
   rt.logger.info('shutting down', { signal });
-  server.close();
-  stopPurgeSweep();
-  tokenSweep.stop();
-  // Graceful: running jobs finish (or are aborted after 25 s and rerun elsewhere after their lease).
-  await worker?.stop({ timeoutMs: 25_000 });
-  await rt.database.close();
-  process.exit(0);
+  // Whatever hangs below, the process ends: 30 s covers the worker's 25 s.
+  setTimeout(() => process.exit(1), 30_000).unref();
+  let code = 0;
+  try {
+    server.close();
+    server.closeIdleConnections?.();
+    stopPurgeSweep();
+    tokenSweep.stop();
+    // Graceful: running jobs finish (or are aborted after 25 s and rerun elsewhere after their lease).
+    await worker?.stop({ timeoutMs: 25_000 });
+    await rt.database.close();
+  } catch (e) {
+    rt.logger.error('shutdown failed', { error: String(e) });
+    code = 1;
+  }
+  process.exit(code);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -2,7 +2,7 @@ import { describeError } from '../lib/errors.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
 import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
-import { loadConfigOrExit, openRuntime } from './runtime.ts';
+import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
 
 /**
  * `npm run tenant -- delete <tenantId>`: starts the deletion of a tenant (status deleting,
@@ -11,15 +11,23 @@ import { loadConfigOrExit, openRuntime } from './runtime.ts';
  *   `--now`, every tenant whose deletion was requested, without waiting for the window.
  * On the embedded database, stop the server first (PGlite allows one process per data directory).
  */
-const USAGE = 'usage: npm run tenant -- delete <tenantId>\n       npm run tenant -- purge [--now]\n';
+const USAGE = `usage: npm run tenant -- delete <tenantId>
+       npm run tenant -- purge [--now]
+  delete  starts a tenant's deletion: tokens erased now, data purged after TENANT_RETENTION_DAYS
+  purge   purges tenants whose retention window has passed (--now: every tenant being deleted)
+`;
 
 const [command, ...rest] = process.argv.slice(2);
+if (wantsHelp()) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 if (command !== 'delete' && command !== 'purge') {
   process.stderr.write(USAGE);
   process.exit(2);
 }
 
-const config = loadConfigOrExit(process.env);
+const config = loadConfigOrExit(environment());
 const rt = await openRuntime(config, { migrate: !config.DATABASE_URL });
 const actor = { type: 'cli' as const, name: 'tenant-cli' };
 let code = 0;

@@ -6,11 +6,17 @@ import { timingSafeEqualString } from '../lib/crypto.ts';
 import { requestTenantDeletion } from '../tenancy/deletion.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
-import { escapeHtml, htmlPage } from './admin-html.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import { clearSessionCookie, sameOriginPost, sessionToken, setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
+import { type ConnectionRow, consoleBody, messageBody, signedOutBody } from './views/admin.ts';
+import { sendPage } from './views/layout.ts';
+
+const ADMIN_NAV = [
+  { href: '/', label: 'Home' },
+  { href: '/admin', label: 'Admin' },
+];
 
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });
 
@@ -55,14 +61,17 @@ export function adminRoutes() {
     const p = c.get('principal');
     const { config, database } = c.get('deps');
     if (!p) {
-      const signIn = config.features.slackInstall
-        ? '<p><a href="/admin/signin/slack">Sign in with Slack</a></p>'
-        : '<p>Sign-in with Slack is off (set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).</p>';
-      const local =
-        database.kind === 'pglite'
-          ? '<p>On the embedded database, use the one-time local admin link printed at startup.</p>'
-          : '';
-      return htmlPage(c, 'Helpdesk Copilot admin', `<p>You are not signed in.</p>${signIn}${local}`, 401);
+      return sendPage(
+        c,
+        {
+          title: 'Helpdesk Copilot admin',
+          children: signedOutBody({
+            slackSignIn: config.features.slackInstall,
+            embedded: database.kind === 'pglite',
+          }),
+        },
+        { status: 401 },
+      );
     }
     const view = await withTenant(database.db, p.tenantId, async (tx) => ({
       tenant: (await tx.select().from(tenants))[0],
@@ -83,33 +92,31 @@ export function adminRoutes() {
         })
         .from(zendeskConnections),
     }));
-    const t = view.tenant;
-    const rows = [
-      ...view.slack.map(
-        (s) =>
-          `<tr><td>Slack</td><td>${escapeHtml(s.teamName ?? s.teamId ?? s.enterpriseId)}</td><td>${escapeHtml(s.status)}${s.statusDetail ? ` (${escapeHtml(s.statusDetail)})` : ''}</td></tr>`,
-      ),
-      ...view.zendesk.map(
-        (z) =>
-          `<tr><td>Zendesk</td><td>${escapeHtml(z.subdomain)}</td><td>${escapeHtml(z.status)}${z.statusDetail ? ` (${escapeHtml(z.statusDetail)})` : ''}</td></tr>`,
-      ),
+    const connections: ConnectionRow[] = [
+      ...view.slack.map((s) => ({
+        provider: 'Slack' as const,
+        account: s.teamName ?? s.teamId ?? s.enterpriseId,
+        status: s.status,
+        statusDetail: s.statusDetail,
+      })),
+      ...view.zendesk.map((z) => ({
+        provider: 'Zendesk' as const,
+        account: z.subdomain,
+        status: z.status,
+        statusDetail: z.statusDetail,
+      })),
     ];
-    const admin = isAdmin(p);
-    const deletion =
-      t?.status === 'deleting'
-        ? `<p class="danger">This tenant is being deleted. Its data will be purged after ${escapeHtml(t.deleteAfter?.toISOString())}.</p>`
-        : admin
-          ? `<form class="danger" method="post" action="/admin/tenant/delete"><h2>Delete tenant</h2>
-<p>Tokens are erased at once; all data is purged after the retention window (${escapeHtml(config.TENANT_RETENTION_DAYS)} days).</p>
-<label>Type the tenant name to confirm: <input name="confirm" autocomplete="off" required></label>
-<button type="submit">Delete tenant</button></form>`
-          : '';
-    const body = `<p>Signed in as <strong>${escapeHtml(p.userName ?? p.userId)}</strong> (${escapeHtml(p.userId)}), role <strong>${escapeHtml(p.role)}</strong>, via ${escapeHtml(p.via)}.</p>
-<p>Tenant <strong>${escapeHtml(t?.name)}</strong> <code>${escapeHtml(p.tenantId)}</code>, status ${escapeHtml(t?.status)}.</p>
-<h2>Connections</h2>${rows.length ? `<table><tr><th>provider</th><th>account</th><th>status</th></tr>${rows.join('')}</table>` : '<p>No connections yet.</p>'}
-${admin ? '<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>' : ''}
-<form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>${deletion}`;
-    return htmlPage(c, 'Helpdesk Copilot admin', body);
+    return sendPage(c, {
+      title: 'Helpdesk Copilot admin',
+      nav: ADMIN_NAV,
+      children: consoleBody({
+        principal: p,
+        admin: isAdmin(p),
+        tenant: view.tenant,
+        connections,
+        retentionDays: config.TENANT_RETENTION_DAYS,
+      }),
+    });
   });
 
   app.post('/admin/signout', async (c) => {
@@ -205,11 +212,15 @@ ${admin ? '<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)
     const at = now?.() ?? new Date();
     const tenantId = await localLogin.consume(c.req.query('token') ?? '', at);
     if (!tenantId) {
-      return htmlPage(
+      return sendPage(
         c,
-        'Link expired',
-        '<p>This local admin link was already used or has expired. Restart the server for a new one.</p>',
-        401,
+        {
+          title: 'Link expired',
+          children: messageBody([
+            'This local admin link was already used or has expired. Restart the server for a new one.',
+          ]),
+        },
+        { status: 401 },
       );
     }
     const session = await createSession(database.db, {

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { html } from 'hono/html';
 import { AppError, describeError } from '../lib/errors.ts';
 import {
   consumeSignInState,
@@ -11,11 +12,12 @@ import {
 } from '../slack/signin.ts';
 import { tenantIdBySlack } from '../tenancy/lookup.ts';
 import { createSession } from '../tenancy/sessions.ts';
-import { escapeHtml, htmlPage } from './admin-html.ts';
 import { errorResponse } from './errors.ts';
 import { tokensOf } from './install-routes.ts';
 import { setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
+import { messageBody } from './views/admin.ts';
+import { sendPage } from './views/layout.ts';
 
 /** Binds a sign-in to the browser that started it (login CSRF): the state must come back in this cookie too. */
 const STATE_COOKIE = 'hc_signin_state';
@@ -59,11 +61,10 @@ export function adminSignInRoutes() {
       return errorResponse(c, 'feature_disabled', 'Sign in with Slack is off: SLACK_CLIENT_ID is not set.');
     }
     const fail = (status: 400 | 403 | 502 | 503, title: string, text: string) =>
-      htmlPage(
+      sendPage(
         c,
-        title,
-        `<p>${escapeHtml(text)}</p><p><a href="/admin">Back to the admin page</a></p>`,
-        status,
+        { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
+        { status },
       );
 
     const now = deps.now?.() ?? new Date();
@@ -104,13 +105,17 @@ export function adminSignInRoutes() {
       if (!tenantId) {
         log.info('sign-in for a workspace that has not installed the app', { teamId: identity.teamId });
         const install = config.features.slackInstall
-          ? ' <a href="/slack/install">Install Helpdesk Copilot in Slack</a> first, then sign in again.'
+          ? html` <a href="/slack/install">Install Helpdesk Copilot in Slack</a> first, then sign in again.`
           : ' Ask whoever runs this service to install it in your Slack workspace first.';
-        return htmlPage(
+        return sendPage(
           c,
-          'Workspace not installed',
-          `<p>Helpdesk Copilot is not installed in your Slack workspace yet.${install}</p>`,
-          403,
+          {
+            title: 'Workspace not installed',
+            children: messageBody([
+              html`Helpdesk Copilot is not installed in your Slack workspace yet.${install}`,
+            ]),
+          },
+          { status: 403 },
         );
       }
       // The installation's bot token, through the token manager (refreshes a rotated token).

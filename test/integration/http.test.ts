@@ -27,6 +27,45 @@ describe.each(backends())('http basics on %s', (backend) => {
     expect(body.checks.migrations).toEqual({ ok: true, detail: { applied: 6, expected: 6 } });
   });
 
+  it('GET / is a small page linking the admin console, the install routes and the health checks', async () => {
+    const { app } = testApp(database);
+    const res = await app.request('/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    const page = await res.text();
+    for (const href of [
+      'href="/admin"',
+      'href="/slack/install"',
+      'action="/zendesk/connect"',
+      'href="/healthz"',
+      'href="/readyz"',
+    ]) {
+      expect(page).toContain(href);
+    }
+    // testApp has no Slack or Zendesk credentials: the page says how to turn them on.
+    expect(page).toContain('set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET');
+    expect(page).toContain('<link rel="stylesheet" href="/assets/app.css">');
+  });
+
+  it('pages carry a strict CSP (no inline script or style) and their stylesheet is served', async () => {
+    const { app } = testApp(database);
+    for (const path of ['/', '/admin']) {
+      const res = await app.request(path);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'none'");
+      expect(csp, path).toContain("style-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      expect(res.headers.get('cache-control'), path).toBe('no-store');
+      const page = await res.text();
+      expect(page, path).not.toMatch(/<style|<script|style="/);
+    }
+    const css = await app.request('/assets/app.css');
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toContain('text/css');
+    expect(await css.text()).toContain('body{');
+  });
+
   it('unknown routes get the error shape with the request id', async () => {
     const { app } = testApp(database);
     const res = await app.request('/nowhere', { headers: { 'x-request-id': 'trace-12345678' } });

@@ -1,7 +1,7 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, real, text } from 'drizzle-orm/pg-core';
 import { createdAt, tenantId, tenantIsolation, ts, updatedAt } from './columns.ts';
 
-export const DRAFT_STATUS = ['pending', 'approved', 'sent', 'rejected', 'blocked'] as const;
+export const DRAFT_STATUS = ['pending', 'approved', 'sent', 'rejected', 'blocked', 'failed'] as const;
 
 export const drafts = pgTable(
   'drafts',

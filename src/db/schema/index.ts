@@ -4,4 +4,5 @@ export * from './catalog.ts';
 export * from './connections.ts';
 export * from './drafts.ts';
 export * from './jobs.ts';
+export * from './sidebar.ts';
 export * from './tenants.ts';

@@ -1,0 +1,73 @@
+import { html } from 'hono/html';
+import type { Principal } from '../../tenancy/principal.ts';
+import type { Html } from './layout.ts';
+
+/** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */
+
+export interface ConnectionRow {
+  provider: 'Slack' | 'Zendesk';
+  account: string | null | undefined;
+  status: string;
+  statusDetail: string | null | undefined;
+}
+
+export interface ConsoleView {
+  principal: Principal;
+  admin: boolean;
+  tenant: { name: string; status: string; deleteAfter: Date | null } | undefined;
+  connections: ConnectionRow[];
+  retentionDays: number;
+}
+
+export function signedOutBody(opts: { slackSignIn: boolean; embedded: boolean }): Html {
+  return html`<p>You are not signed in.</p>
+${
+  opts.slackSignIn
+    ? html`<p><a href="/admin/signin/slack">Sign in with Slack</a></p>`
+    : html`<p>Sign-in with Slack is off (set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).</p>`
+}
+${
+  opts.embedded
+    ? html`<p>On the embedded database, use the one-time local admin link printed at startup.</p>`
+    : ''
+}`;
+}
+
+function connectionsTable(rows: ConnectionRow[]): Html {
+  if (!rows.length) return html`<p>No connections yet.</p>`;
+  return html`<table><tr><th>provider</th><th>account</th><th>status</th></tr>${rows.map(
+    (r) =>
+      html`<tr><td>${r.provider}</td><td>${r.account ?? ''}</td><td>${r.status}${r.statusDetail ? ` (${r.statusDetail})` : ''}</td></tr>`,
+  )}</table>`;
+}
+
+function deletionSection(v: ConsoleView): Html | '' {
+  if (v.tenant?.status === 'deleting') {
+    return html`<p class="danger">This tenant is being deleted. Its data will be purged after ${v.tenant.deleteAfter?.toISOString() ?? 'the retention window'}.</p>`;
+  }
+  if (!v.admin) return '';
+  return html`<form class="danger" method="post" action="/admin/tenant/delete"><h2>Delete tenant</h2>
+<p>Tokens are erased at once; all data is purged after the retention window (${v.retentionDays} days).</p>
+<label>Type the tenant name to confirm: <input name="confirm" autocomplete="off" required></label>
+<button type="submit">Delete tenant</button></form>`;
+}
+
+export function consoleBody(v: ConsoleView): Html {
+  const p = v.principal;
+  return html`<p>Signed in as <strong>${p.userName ?? p.userId}</strong> (${p.userId}), role <strong>${p.role}</strong>, via ${p.via}.</p>
+<p>Tenant <strong>${v.tenant?.name ?? ''}</strong> <code>${p.tenantId}</code>, status ${v.tenant?.status ?? 'unknown'}.</p>
+<h2>Connections</h2>
+${connectionsTable(v.connections)}
+${v.admin ? html`<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>` : ''}
+<form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>
+${deletionSection(v)}`;
+}
+
+/** Paragraphs of text and, optionally, links below them: the body of a short message page. */
+export function messageBody(
+  paragraphs: Array<string | Html>,
+  links: Array<{ href: string; label: string }> = [],
+): Html {
+  return html`${paragraphs.map((p) => html`<p>${p}</p>`)}
+${links.length ? html`<p>${links.map((l, i) => html`${i ? ' · ' : ''}<a href="${l.href}">${l.label}</a>`)}</p>` : ''}`;
+}

@@ -1,0 +1,121 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/**
+ * The one layout of every server-rendered page, built with `hono/html`: every interpolated value
+ * is escaped unless it is itself an `html` template (our own markup). `raw` is for nothing else.
+ * Pages load no inline script or style: the stylesheet is served from STYLESHEET_PATH, so the
+ * Content-Security-Policy stays strict (`default-src 'none'; style-src 'self'`).
+ */
+
+/** A fragment of escaped HTML, as `html\`...\`` returns it. */
+export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+export interface NavLink {
+  href: string;
+  label: string;
+}
+
+export interface LayoutProps {
+  /** Page title: the `<title>` (with " · Helpdesk Copilot") and, unless `heading: false`, the `<h1>`. */
+  title: string;
+  children: Html;
+  /** Links shown above the page. */
+  nav?: NavLink[];
+  /** Render the title as the page's `<h1>` (default true). */
+  heading?: boolean;
+  /** Same-origin script URLs to load (e.g. `/assets/sidebar.js`); the CSP must allow them (see sendPage). */
+  scripts?: string[];
+}
+
+export const STYLESHEET_PATH = '/assets/app.css';
+
+/** Our own stylesheet; small on purpose. */
+export const STYLESHEET = `:root{color-scheme:light dark;--fg:#1f2937;--muted:#6b7280;--line:#d1d5db;--danger:#b91c1c;--bg:#fff}
+@media (prefers-color-scheme:dark){:root{--fg:#e5e7eb;--muted:#9ca3af;--line:#374151;--danger:#f87171;--bg:#111827}}
+body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:var(--fg);background:var(--bg)}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
+nav{display:flex;gap:1rem;margin-bottom:1rem;font-size:.9rem}
+a{color:inherit}
+code{background:rgba(127,127,127,.15);padding:0 .25rem;border-radius:3px}
+table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left}
+.muted{color:var(--muted)}
+.danger{border:1px solid var(--danger);padding:1rem;margin-top:2rem}
+button{font:inherit;padding:.25rem .75rem}input{font:inherit}
+`;
+
+export function Layout(props: LayoutProps): Html {
+  const nav = props.nav?.length
+    ? html`<nav>${props.nav.map((l) => html`<a href="${l.href}">${l.label}</a>`)}</nav>`
+    : '';
+  const scripts = (props.scripts ?? []).map((src) => html`<script src="${src}"></script>`);
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${props.title} · Helpdesk Copilot</title>
+<link rel="stylesheet" href="${STYLESHEET_PATH}">
+${scripts}
+</head>
+<body>
+${nav}
+${props.heading === false ? '' : html`<h1>${props.title}</h1>`}
+${props.children}
+</body>
+</html>`;
+}
+
+export interface SendPageOptions {
+  status?: ContentfulStatusCode;
+  /** Origins allowed to frame the page (CSP frame-ancestors), e.g. `https://*.zendesk.com`; default none. */
+  frameAncestors?: string[];
+  /** Extra script-src sources beyond 'self' (only when `scripts` load from elsewhere). */
+  scriptSrc?: string[];
+}
+
+/** The CSP of our pages: nothing inline, our stylesheet, forms post to ourselves. */
+export function pageCsp(opts: SendPageOptions = {}, hasScripts = false): string {
+  const parts = [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "base-uri 'none'",
+    `frame-ancestors ${opts.frameAncestors?.length ? opts.frameAncestors.join(' ') : "'none'"}`,
+  ];
+  if (hasScripts || opts.scriptSrc?.length)
+    parts.push(`script-src 'self' ${(opts.scriptSrc ?? []).join(' ')}`.trim());
+  return parts.join('; ');
+}
+
+/** Renders `Layout(props)` with our page headers (no-store, strict CSP, framing denied by default). */
+export async function sendPage(
+  // biome-ignore lint/suspicious/noExplicitAny: any Hono env: the page needs no variables.
+  c: Context<any>,
+  props: LayoutProps,
+  opts: SendPageOptions = {},
+): Promise<Response> {
+  c.header('Cache-Control', 'no-store');
+  c.header('Content-Security-Policy', pageCsp(opts, Boolean(props.scripts?.length)));
+  if (!opts.frameAncestors?.length) c.header('X-Frame-Options', 'DENY');
+  c.header('X-Content-Type-Options', 'nosniff');
+  return c.html(await Layout(props), opts.status ?? 200);
+}
+
+/** `GET /assets/app.css`: the layout's stylesheet. */
+export function assetRoutes() {
+  const app = new Hono();
+  app.get(STYLESHEET_PATH, (c) =>
+    c.body(STYLESHEET, 200, {
+      'Content-Type': 'text/css; charset=utf-8',
+      'Cache-Control': 'public, max-age=3600',
+      'X-Content-Type-Options': 'nosniff',
+    }),
+  );
+  return app;
+}
