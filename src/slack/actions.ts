@@ -8,7 +8,6 @@ import { AppError } from '../lib/errors.ts';
 import type { ContextFact } from '../pipeline/types.ts';
 import type { Actor } from '../tenancy/context.ts';
 import { createZendeskApi } from '../zendesk/api.ts';
-import { zendeskResources } from '../zendesk/resources.ts';
 import { isInternalMember, slackUser, zendeskAgentFor } from './agents.ts';
 import { type SlackJobDeps, slackWebFor } from './ask.ts';
 import { actionJobPayloadSchema, askJob, readAskJob } from './ask-job.ts';
@@ -117,17 +116,31 @@ export async function processActionJob(deps: SlackJobDeps, job: JobContext): Pro
       });
       return 'refused';
     }
+    if (!found.row.ticketId) {
+      await once(`slack.refusal:${p.actionId}`, async () => {
+        await ephemeral(web, p.channel, p.user, 'This draft is not about a Zendesk ticket.');
+        return {};
+      });
+      return 'no_ticket';
+    }
     const sent = await sendDraftViaPublicReplyVerb(
-      { database: deps.database, now },
+      { database: deps.database, tokens: deps.tokens, queue: deps.queue, now },
       {
         tenantId,
         draftId: p.draftId,
+        ticketId: found.row.ticketId,
         agentId: agent.agentId,
         actor,
-        zendesk: zendeskResources(api!),
         requestId: job.jobId,
       },
     );
+    if (!sent.ok) {
+      await once(`slack.refusal:${p.actionId}`, async () => {
+        await ephemeral(web, p.channel, p.user, sent.message);
+        return {};
+      });
+      return 'failed';
+    }
     if (p.messageTs) {
       await once(`slack.update:${p.draftId}:sent`, async () => {
         await web.call('chat.update', {

@@ -184,6 +184,11 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
             : [];
         return HttpResponse.json({ users });
       }),
+      http.get(`${ZD}/api/v2/users/777.json`, () =>
+        HttpResponse.json({
+          user: { id: 777, name: 'Ada Agent', email: 'agent@helio.example', role: 'agent' },
+        }),
+      ),
     );
   });
 
