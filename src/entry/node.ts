@@ -16,6 +16,7 @@ import { createAskHandler, type SlackJobDeps } from '../slack/ask.ts';
 import { SLACK_ACTION_JOB_KIND, SLACK_ASK_JOB_KIND } from '../slack/ask-job.ts';
 import { createSlackBolt } from '../slack/bolt.ts';
 import { registerSlackListeners } from '../slack/listeners.ts';
+import { postTicketDraftToChannel } from '../slack/ticket-drafts.ts';
 import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
@@ -121,7 +122,13 @@ const slackJobDeps: SlackJobDeps = {
   publicUrl: config.PUBLIC_URL,
 };
 const jobHandlers: Record<string, JobHandler> = {
-  [TICKET_JOB_KIND]: createTicketHandler(pipelineDeps),
+  // New ticket drafts also go to the account's linked Slack channel, when it has one.
+  [TICKET_JOB_KIND]: createTicketHandler({
+    ...pipelineDeps,
+    afterDraft: async (a) => {
+      if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
+    },
+  }),
   [SLACK_ASK_JOB_KIND]: createAskHandler(slackJobDeps),
   [SLACK_ACTION_JOB_KIND]: createActionHandler(slackJobDeps),
 };

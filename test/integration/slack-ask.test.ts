@@ -7,12 +7,14 @@ import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
 import { createActionHandler } from '../../src/slack/actions.ts';
 import { createAskHandler, type SlackJobDeps } from '../../src/slack/ask.ts';
 import { SLACK_ACTION_JOB_KIND, SLACK_ASK_JOB_KIND } from '../../src/slack/ask-job.ts';
 import { createSlackBolt } from '../../src/slack/bolt.ts';
 import { registerSlackListeners } from '../../src/slack/listeners.ts';
 import { readSlackSettings, updateSlackSettings } from '../../src/slack/settings.ts';
+import { postTicketDraftToChannel } from '../../src/slack/ticket-drafts.ts';
 import { createSlackLimiter, createSlackWeb } from '../../src/slack/web.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig } from '../helpers/app.ts';
@@ -43,6 +45,7 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
   let worker: ReturnType<typeof createWorker>;
   let ts: number;
   let tenantB: string;
+  let jobDeps: SlackJobDeps;
   const zendeskUsersSearched: string[] = [];
 
   const send = (
@@ -126,7 +129,7 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
     const queue = createJobQueue();
     const logger = createLogger('silent');
     const limiter = createSlackLimiter({ perChannelMs: 0 });
-    const jobDeps: SlackJobDeps = { ...p.deps, limiter, queue, publicUrl: 'https://copilot.test' };
+    jobDeps = { ...p.deps, limiter, queue, publicUrl: 'https://copilot.test' };
     worker = createWorker({
       database,
       logger,
@@ -458,6 +461,39 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
     expect(((await ok.json()) as { text: string }).text).toMatch(/hc-0420/);
     const s = await withTenant(database.db, p.tenantId, (tx) => readSlackSettings(tx));
     expect(s.channels.CNEW0001).toBe('hc-0420');
+  });
+
+  it('a new ticket draft for a linked account is posted to its channel as a thread with buttons, once', async () => {
+    const job = (attempt: number) => ({
+      tenantId: p.tenantId,
+      jobId: `job_ticket_${attempt}`,
+      kind: 'zendesk.ticket',
+      attempt,
+      signal: new AbortController().signal,
+      payload: {
+        connectionId: p.connectionId,
+        ticketId: String(scenario.ticket.id),
+        event: 'ticket_created',
+        invocationId: 'inv-slack-1',
+        eventKey: `${scenario.ticket.id}:ticket_created`,
+      },
+    });
+    const deps = {
+      ...p.deps,
+      afterDraft: async (a: { tenantId: string; draftId: string }) =>
+        void (await postTicketDraftToChannel(jobDeps, a)),
+    };
+    const first = await processTicketJob(deps, job(1));
+    await processTicketJob(deps, job(2));
+    const posts = slack.of('chat.postMessage');
+    expect(posts).toHaveLength(2);
+    expect(posts[0]!.args).toMatchObject({ channel: LINKED });
+    expect(String(posts[0]!.args.text)).toContain(`#${scenario.ticket.id}`);
+    expect(posts[1]!.args.channel).toBe(LINKED);
+    expect(posts[1]!.args.thread_ts).toBeTruthy();
+    const blocks = JSON.stringify(posts[1]!.args.blocks);
+    expect(blocks).toContain(first.draftId);
+    expect(blocks).toContain('draft_send');
   });
 
   it('a 429 with Retry-After pauses that tenant only', async () => {
