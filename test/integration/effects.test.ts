@@ -13,6 +13,9 @@ import { AppError } from '../../src/lib/errors.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
+/** Creating and migrating a database takes seconds, or minutes on a loaded machine: an upper bound only. */
+const DB_SETUP_TIMEOUT_MS = 300_000;
+
 type Note = { noteId: string };
 
 /** A fake upstream that records writes (it lives in the test: the ledger calls our functions). */
@@ -41,7 +44,7 @@ describe.each(backends())('effect ledger on %s', (backend) => {
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     tenantId = (await createTenant(database.db, { name: 'A', actor: { type: 'system', name: 'test' } })).id;
-  });
+  }, DB_SETUP_TIMEOUT_MS);
   afterAll(() => database?.close());
 
   const row = async (key: string) =>

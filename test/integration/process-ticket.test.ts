@@ -14,6 +14,9 @@ import { useMsw } from '../helpers/msw.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
 import { REQUESTER_ID, setupScenarioPipeline } from '../scenario/run.ts';
 
+/** Creating and migrating a database takes seconds, or minutes on a loaded machine: an upper bound only. */
+const DB_SETUP_TIMEOUT_MS = 300_000;
+
 const server = useMsw();
 const fixture = (name: string): Scenario => {
   const path = new URL(`../fixtures/scenarios/${name}.json`, import.meta.url);
@@ -40,7 +43,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await createTestDatabase(backend);
-  });
+  }, DB_SETUP_TIMEOUT_MS);
   afterAll(() => database?.close());
 
   function job(p: { tenantId: string; connectionId: string }, ticketId: number, attempt = 1): JobContext {

@@ -16,6 +16,9 @@ import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.t
 import { useMsw } from '../helpers/msw.ts';
 import { fakeZendesk } from '../helpers/msw-zendesk.ts';
 
+/** Creating and migrating a database takes seconds, or minutes on a loaded machine: an upper bound only. */
+const DB_SETUP_TIMEOUT_MS = 300_000;
+
 const creds = { clientId: 'zdg-copilot', clientSecret: 'zd-secret-1' };
 const zd = fakeZendesk({ subdomain: 'hooli', ...creds });
 const server = useMsw(...zd.handlers);
@@ -42,7 +45,7 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     database = await createTestDatabase(backend);
     vault = testVault();
     tenantId = (await createTenant(database.db, { name: 'Hooli', actor: system })).id;
-  });
+  }, DB_SETUP_TIMEOUT_MS);
   afterAll(() => database?.close());
 
   beforeEach(async () => {

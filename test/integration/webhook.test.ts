@@ -20,6 +20,9 @@ import {
   zendeskTimestamp,
 } from '../helpers/zendesk-sign.ts';
 
+/** Creating and migrating a database takes seconds, or minutes on a loaded machine: an upper bound only. */
+const DB_SETUP_TIMEOUT_MS = 300_000;
+
 type ErrorBody = { error: { code: string; message: string; requestId: string } };
 
 describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
@@ -42,7 +45,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     revoked = await createZendeskTenant(database.db, vault, { status: 'revoked' });
     unsigned = await createZendeskTenant(database.db, vault, { withSecret: false });
     app = testApp(database, { vault, logger: log.logger, jobsEnqueued: () => void enqueuedCalls++ }).app;
-  });
+  }, DB_SETUP_TIMEOUT_MS);
   afterAll(() => database?.close());
 
   /** Rows stored for every fixture tenant (each read inside its own tenant scope). */
