@@ -17,12 +17,14 @@ import {
   sendDraft,
   sidebarTicketView,
 } from '../zendesk/sidebar-drafts.ts';
+import { draftFeedback } from '../zendesk/sidebar-feedback.ts';
 import {
   createPublicKeyCache,
   type PublicKeyCache,
   SidebarTokenError,
   verifySidebarToken,
 } from '../zendesk/sidebar-token.ts';
+import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 import {
@@ -86,6 +88,21 @@ export function sidebarRoutes(opts: SidebarRouteOptions = {}) {
       'X-Content-Type-Options': 'nosniff',
     }),
   );
+
+  // The console's feedback numbers (signed-in owners and admins of the tenant).
+  app.get('/admin/api/sidebar/feedback', requireAdmin, async (c) => {
+    const deps = c.get('deps');
+    const days = Number(c.req.query('days') ?? '30');
+    if (!Number.isInteger(days) || days < 1 || days > 366)
+      throw new AppError('bad_request', '`days` must be a whole number from 1 to 366.');
+    const now = deps.now?.() ?? new Date();
+    const since = new Date(now.getTime() - days * 86_400_000);
+    const tenantId = c.get('principal')!.tenantId;
+    return c.json({
+      since: since.toISOString(),
+      playbooks: await draftFeedback(deps.database.db, tenantId, since),
+    });
+  });
 
   app.get('/zendesk/sidebar', async (c) => {
     pageHeaders(c);

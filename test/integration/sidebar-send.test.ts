@@ -8,9 +8,11 @@ import {
   sidebarSettings,
 } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
 import type { SidebarPrincipal } from '../../src/zendesk/sidebar-credentials.ts';
 import { type SidebarDeps, sendDraft } from '../../src/zendesk/sidebar-drafts.ts';
+import type { PlaybookFeedback } from '../../src/zendesk/sidebar-feedback.ts';
 import { testApp, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
@@ -253,5 +255,26 @@ describe.each(backends())('Sidebar send on %s', (backend) => {
       body: JSON.stringify({ reason: 7 }),
     });
     expect(bad.status).toBe(400);
+  });
+  it('the admin feedback API reports acceptance, edits, edit distance and rejection reasons (admins only)', async () => {
+    expect((await app.request('/admin/api/sidebar/feedback')).status).toBe(401);
+    const { token } = await createSession(database.db, {
+      tenantId: tenant.tenantId,
+      userId: 'U_ADMIN',
+      role: 'admin',
+      via: 'local_link',
+    });
+    const res = await app.request('/admin/api/sidebar/feedback?days=7', {
+      headers: { cookie: `${SESSION_COOKIE}=${token}` },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { playbooks: PlaybookFeedback[] };
+    const all = body.playbooks.find((p) => p.playbookId === null)!;
+    // From the tests above: one edited send, several unchanged ones, one rejection.
+    expect(all.sentEdited).toBeGreaterThanOrEqual(1);
+    expect(all.sentUnchanged).toBeGreaterThanOrEqual(1);
+    expect(all.meanEditDistance).toBeGreaterThan(0);
+    expect(all.rejectionReasons).toContainEqual({ reason: 'Wrong plan', count: 1 });
+    expect(all.acceptanceRate).toBeCloseTo(all.sentUnchanged / all.drafts);
   });
 });
