@@ -9,6 +9,7 @@ import { init, limitBody } from './http/middleware.ts';
 import { sessionMiddleware } from './http/session.ts';
 import { sidebarRoutes } from './http/sidebar-routes.ts';
 import { slackEventRoutes } from './http/slack-events.ts';
+import { slackInteractionRoutes } from './http/slack-interactions.ts';
 import type { AppDeps, AppEnv } from './http/types.ts';
 import { homeRoutes } from './http/views/home.ts';
 import { assetRoutes } from './http/views/layout.ts';
@@ -36,6 +37,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
   app.route('/', installRoutes());
   app.route('/', slackEventRoutes());
+  app.route('/', slackInteractionRoutes());
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
   app.route('/', adminConfigRoutes());

@@ -11,6 +11,13 @@ import { createTokenManager } from '../oauth/token-manager.ts';
 import { createPinnedFetch } from '../pipeline/context/pinned-fetch.ts';
 import { drafterFromConfig } from '../pipeline/drafting/openai.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../pipeline/process-ticket.ts';
+import { createActionHandler } from '../slack/actions.ts';
+import { createAskHandler, type SlackJobDeps } from '../slack/ask.ts';
+import { SLACK_ACTION_JOB_KIND, SLACK_ASK_JOB_KIND } from '../slack/ask-job.ts';
+import { createSlackBolt } from '../slack/bolt.ts';
+import { registerSlackListeners } from '../slack/listeners.ts';
+import { postTicketDraftToChannel } from '../slack/ticket-drafts.ts';
+import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
@@ -60,7 +67,21 @@ const tokens = createTokenManager({ db: rt.database.db, vault: rt.vault, config,
 const localLogin = rt.database.kind === 'pglite' ? createLocalLoginLinks() : undefined;
 // Drafts: OpenAI when OPENAI_API_KEY is set, else the offline drafter.
 const drafter = drafterFromConfig(config);
+// Slack: Bolt behind POST /slack/events (listeners enqueue slack.ask jobs), one limiter per process.
+const slackLimiter = createSlackLimiter();
+const slackBolt = config.SLACK_SIGNING_SECRET
+  ? createSlackBolt({ db: rt.database.db, tokens, logger: rt.logger })
+  : undefined;
+if (slackBolt) {
+  registerSlackListeners(slackBolt.app, {
+    database: rt.database,
+    queue,
+    jobsEnqueued: () => worker?.notify(),
+  });
+}
 app = createApp({
+  slackBolt,
+  slackLimiter,
   config,
   database: rt.database,
   vault: rt.vault,
@@ -84,17 +105,32 @@ const tokenSweep = startTokenSweep({ db: rt.database.db, tokens, logger: rt.logg
 const stopPurgeSweep = startPurgeSweep(rt.database.db, rt.logger);
 
 // Job handlers by kind.
+const pipelineDeps = {
+  database: rt.database,
+  vault: rt.vault,
+  tokens,
+  drafter,
+  logger: rt.logger,
+  allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
+  // Tenant Context API calls check addresses at connect time too (no DNS rebinding).
+  contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),
+};
+const slackJobDeps: SlackJobDeps = {
+  ...pipelineDeps,
+  limiter: slackLimiter,
+  queue,
+  publicUrl: config.PUBLIC_URL,
+};
 const jobHandlers: Record<string, JobHandler> = {
+  // New ticket drafts also go to the account's linked Slack channel, when it has one.
   [TICKET_JOB_KIND]: createTicketHandler({
-    database: rt.database,
-    vault: rt.vault,
-    tokens,
-    drafter,
-    logger: rt.logger,
-    allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
-    // Tenant Context API calls check addresses at connect time too (no DNS rebinding).
-    contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),
+    ...pipelineDeps,
+    afterDraft: async (a) => {
+      if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
+    },
   }),
+  [SLACK_ASK_JOB_KIND]: createAskHandler(slackJobDeps),
+  [SLACK_ACTION_JOB_KIND]: createActionHandler(slackJobDeps),
 };
 const worker = config.WORKER_ENABLED
   ? createWorker({ database: rt.database, handlers: jobHandlers, logger: rt.logger })

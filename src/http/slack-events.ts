@@ -22,7 +22,8 @@ const resolveOnly: SlackEventListener = async (ctx) => {
   return tenantId ? { result: 'ignored', tenantId } : { result: 'no_tenant' };
 };
 
-const uninstallListeners = { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked };
+/** Events this route handles itself (never Bolt): the manifest test checks them against manifest.json. */
+export const uninstallListeners = { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked };
 const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly);
 
 /**

@@ -6,6 +6,7 @@ import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Drafter } from '../pipeline/drafting/types.ts';
 import type { SlackBolt } from '../slack/bolt.ts';
 import type { OidcIssuer } from '../slack/signin.ts';
+import type { SlackLimiter } from '../slack/web.ts';
 import type { Deprovision } from '../tenancy/deletion.ts';
 import type { Principal } from '../tenancy/principal.ts';
 import type { LocalLoginLinks } from '../tenancy/sessions.ts';
@@ -36,6 +37,8 @@ export interface AppDeps {
   slackOidc?: OidcIssuer;
   /** Bolt behind POST /slack/events (src/slack/bolt.ts); without it, other events are acked and ignored. */
   slackBolt?: SlackBolt;
+  /** Slack Web API pacing for this process (per channel, per-tenant 429 pause); created on first use if absent. */
+  slackLimiter?: SlackLimiter;
   /** One-time local admin links (embedded database only; src/tenancy/sessions.ts). */
   localLogin?: LocalLoginLinks;
   /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */

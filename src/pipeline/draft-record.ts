@@ -17,6 +17,10 @@ export interface DraftRecordInput {
   draft: DraftResult;
   guard: { verdict: GuardVerdict; body: string };
   now: Date;
+  /** Where the draft was asked for (default 'zendesk'); a Slack question names its ticket or none. */
+  source?: 'zendesk' | 'slack';
+  /** The Zendesk ticket the draft answers (default `ticket.id`; null for a Slack question with no ticket). */
+  ticketId?: string | null;
 }
 
 /**
@@ -40,8 +44,8 @@ export async function recordDraft(
     .values({
       tenantId,
       id: draftId,
-      source: 'zendesk',
-      ticketId: ticket.id,
+      source: input.source ?? 'zendesk',
+      ticketId: input.ticketId === undefined ? ticket.id : input.ticketId,
       route: route.level,
       accountId: route.accountId,
       endUserEmail: route.endUserEmail,

@@ -48,6 +48,11 @@ export interface TicketPipelineDeps {
   now?: () => Date;
   /** Lease of the note's effect claim (default DEFAULT_EFFECT_LEASE_MS; tests shorten it). */
   effectLeaseMs?: number;
+  /**
+   * After the draft and its note: more effects on the stored draft (the Node entry posts it to the
+   * account's linked Slack channel, src/slack/ticket-drafts.ts). Must be idempotent per draft id.
+   */
+  afterDraft?: (a: { tenantId: string; draftId: string; jobId: string }) => Promise<void>;
   /** CONTEXT_API_ALLOW_PRIVATE (development only). */
   allowPrivateContextApi?: boolean;
   /** DNS resolver for Context API URLs (tests pass a fixed one). */
@@ -172,10 +177,12 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     },
     { ticketId: p.ticketId, draftId, status },
   );
+  await deps.afterDraft?.({ tenantId, draftId, jobId: job.jobId });
   return { draftId, created, status, notePosted: note.status === 'performed' };
 }
 
-function contextProviders(
+/** The context providers of a tenant's settings (also used by Slack questions: src/slack/ask.ts). */
+export function contextProviders(
   deps: TicketPipelineDeps,
   settings: PipelineSettings,
   zendesk: ZendeskResources,

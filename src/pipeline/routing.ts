@@ -29,7 +29,13 @@ export interface RouteDecision {
     | 'recipient'
     | 'ambiguous_requester'
     | 'mapped_account_unknown'
-    | 'no_match';
+    | 'no_match'
+    // Slack questions (src/slack/resolve-account.ts): the channel's linked account, an exact id,
+    // email or domain in the text, or the rep's choice in the select menu.
+    | 'slack_channel'
+    | 'slack_text'
+    | 'slack_choice'
+    | 'slack_external_user';
 }
 
 const normEmail = (e: string | null | undefined) => (e ? e.trim().toLowerCase() : null);

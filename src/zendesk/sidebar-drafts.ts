@@ -242,7 +242,14 @@ async function lockDraft(tx: Tx, ticketId: string, draftId: string): Promise<Dra
   const [draft] = await tx
     .select()
     .from(drafts)
-    .where(and(eq(drafts.id, draftId), eq(drafts.ticketId, ticketId), eq(drafts.source, 'zendesk')))
+    // Drafts about this ticket, whether drafted for its webhook or asked for in Slack (src/slack/ask.ts).
+    .where(
+      and(
+        eq(drafts.id, draftId),
+        eq(drafts.ticketId, ticketId),
+        inArray(drafts.source, ['zendesk', 'slack']),
+      ),
+    )
     .for('update')
     .limit(1);
   if (!draft) throw new AppError('not_found', 'No such draft on this ticket.');
