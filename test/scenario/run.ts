@@ -186,7 +186,20 @@ export async function seedScenario(
     const ctx = { tenantId, tx, actor: { type: 'cli', name: 'scenario-runner' } as const };
     await updateSettings(ctx, { routing: s.tenant.routing });
     await setContextApi(ctx, vault, { url: contextUrl, secret: contextSecret });
-    await replaceCatalog(ctx, { ...s.tenant.catalog, playbooks: s.tenant.playbooks });
+    const c = s.tenant.catalog;
+    await replaceCatalog(ctx, {
+      plans: c.plans.map((x) => ({ key: x.key, name: x.name, monthlyPrice: x.monthlyPrice ?? null })),
+      features: c.features.map((x) => ({ key: x.key, name: x.name, plans: x.plans })),
+      links: Object.fromEntries(
+        Object.entries(c.links).map(([k, l]) => [
+          k,
+          typeof l === 'string' ? l : { url: l.url, ...(l.purpose ? { purpose: l.purpose } : {}) },
+        ]),
+      ),
+      kb: c.kb.map((a) => ({ id: a.id, title: a.title, body: a.body })),
+      changelog: c.changelog.map((e) => ({ date: e.date, title: e.title, body: e.body })),
+      playbooks: s.tenant.playbooks,
+    });
     await syncDirectory(ctx, {
       mode: 'replace',
       accounts: s.accounts.map((a) => ({
