@@ -7,7 +7,6 @@ import {
   isRec,
   type Link,
   linkFor,
-  linkNaming,
   str,
   type Writer,
 } from './shared.ts';
@@ -88,11 +87,18 @@ export function upgradePath(
   let upgrade = linkFor(links, UPGRADE, { needle: planKey, exclude: new Set(trial ? [trial.factId] : []) });
   if (!trial || !upgrade) {
     const used = new Set([trial?.factId, upgrade?.factId].filter((x): x is string => !!x));
-    const named = (planKey ? linkNaming(links, planKey, used) : null) ?? linkNaming(links, featureKey, used);
-    if (named) {
-      if (/trial/i.test(named.url) || /trial/i.test(named.key)) trial ??= named;
-      else upgrade ??= named;
-    }
+    const naming = (needle: string | null) => {
+      if (!needle) return [];
+      const n = needle.toLowerCase();
+      const variants = [n, n.replace(/[\s_]+/g, '-'), n.replace(/[\s_-]+/g, '')];
+      return links.filter(
+        (l) => !used.has(l.factId) && variants.some((v) => l.url.toLowerCase().includes(v)),
+      );
+    };
+    const named = [...naming(planKey), ...naming(featureKey)];
+    const isTrial = (l: Link) => /trial/i.test(`${l.key} ${l.url}`);
+    trial ??= named.find(isTrial) ?? null;
+    upgrade ??= named.find((l) => !isTrial(l)) ?? null;
   }
   return { upgrade, trial };
 }

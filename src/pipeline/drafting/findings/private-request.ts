@@ -9,7 +9,7 @@ import type { FindingInput, Writer } from './shared.ts';
 const PRIVATE: RegExp[] = [
   /\b(other|another|all (?:the|your)) (customers?|shoppers?|clients?|users?|members?|buyers?)\b/i,
   /\b(staff|employees?|team members?|owners?|managers?|admins?|administrators?)\b[^.?!]{0,40}\b(e-?mail|phone|number|names?|contacts?|address)\b/i,
-  /\b(e-?mail|phone|number|names?|contacts?)\b[^.?!]{0,30}\b(of|for) (the|your) (owner|manager|admin|staff|employees?|boss)\b/i,
+  /\b(e-?mail|phone|number|names?|contacts?)\b[^.?!]{0,30}\b(of|for) (the|your) (?:(?:store|shop|company|business) )?(owner|manager|admin|staff|employees?|boss)\b/i,
   /\b(revenue|turnover|sales (?:figures|numbers|volume)|profit|internal notes?)\b/i,
   /\b(which|what) (plan|tier|subscription|package)\b[^.?!]{0,40}\b(you|they|the (?:store|shop|company|business|brand|merchant)|(?:store|shop|company|business|merchant)) (is|are|on|use|uses|pay|pays|have|has)\b/i,
   /\bhow much (?:do|does) (?:you|they|the (?:store|shop|company|business|merchant)) pay\b/i,

@@ -41,6 +41,7 @@ export function roleRule(book: Playbook, accountRoles: string[]): RoleRule | nul
     }
   };
   let talksRoles = false;
+  let saysOnly = false;
   for (const step of book.steps) {
     const label = /^([^:]{1,60}):/.exec(step.trim());
     if (label) {
@@ -52,6 +53,7 @@ export function roleRule(book: Playbook, accountRoles: string[]): RoleRule | nul
     const only = /\bonly\s+(?:the\s+)?([\p{L}_\s,/&-]{1,60}?)\s+(?:can|may|are allowed|have)\b/iu.exec(line);
     if (only) {
       talksRoles = true;
+      saysOnly = true;
       consider(only[1]!);
     }
   }
@@ -63,7 +65,7 @@ export function roleRule(book: Playbook, accountRoles: string[]): RoleRule | nul
   });
   if (!talksRoles && !(ROLE_TALK.test(text) && mentionsRole) && !/\brole\b/i.test(text)) return null;
   // A labelled step about something other than a role ("Tip: ...") is not a rule.
-  if (allowed.size === 0 && !/\b(role|permission|admin|owner)/i.test(text)) return null;
+  if (allowed.size === 0 && !saysOnly && !/\b(role|permission|admin|owner)/i.test(text)) return null;
   return { allowed: [...allowed], unresolved: [...unresolved] };
 }
 
