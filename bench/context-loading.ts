@@ -25,6 +25,7 @@ import type { ContextFact } from '../src/pipeline/types.ts';
 import { createTenant } from '../src/tenancy/tenants.ts';
 import { createVault, generateMasterKey } from '../src/tenancy/vault.ts';
 import { createZendeskApi } from '../src/zendesk/api.ts';
+import { zendeskResources } from '../src/zendesk/resources.ts';
 
 const iterations = Number(process.argv[2] ?? 40);
 
@@ -189,7 +190,9 @@ await withTenant(database.db, tenantId, async (tx) => {
     .insert(playbooks)
     .values({ tenantId, key: 'pg', whenText: 'feature not in plan', steps: ['Name the plan'] });
 });
-const api = createZendeskApi({ tenantId, subdomain: 'bench', tokens: { getAccessToken: async () => 'tok' } });
+const api = zendeskResources(
+  createZendeskApi({ tenantId, subdomain: 'bench', tokens: { getAccessToken: async () => 'tok' } }),
+);
 const ctxSettings = contextApiSettingsSchema.parse({
   url: 'https://ctx.bench.example/copilot',
   attemptTimeoutMs: 700,

@@ -1,5 +1,4 @@
 import { desc, eq, ne } from 'drizzle-orm';
-import { z } from 'zod';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
 import { ERASED_ZENDESK_CREDENTIALS, zendeskConnections } from '../db/schema/index.ts';
@@ -8,7 +7,13 @@ import { AppError, describeError } from '../lib/errors.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
 import type { Vault } from '../tenancy/vault.ts';
-import { createZendeskApi, type ZendeskApi } from './api.ts';
+import { createZendeskApi, isZendeskNotFound } from './api.ts';
+import {
+  type ZendeskResources,
+  type ZendeskTrigger,
+  type ZendeskTriggerDefinition,
+  zendeskResources,
+} from './resources.ts';
 import { TRIGGER_EVENTS, type TriggerEvent, triggerBody } from './trigger-payload.ts';
 
 /**
@@ -47,40 +52,12 @@ export interface ProvisionResult {
   reused: string[];
 }
 
-const webhookSchema = z.object({
-  id: z.string(),
-  name: z.string().optional(),
-  endpoint: z.string(),
-  status: z.string().optional(),
-  subscriptions: z.array(z.string()).optional(),
-});
-const webhookEnvelope = z.object({ webhook: webhookSchema });
-const webhookList = z.object({
-  webhooks: z.array(webhookSchema),
-  meta: z
-    .object({ has_more: z.boolean().optional(), after_cursor: z.string().nullish() })
-    .partial()
-    .optional(),
-});
-const signingSecretSchema = z.object({
-  signing_secret: z.object({ algorithm: z.string().optional(), secret: z.string().min(8) }),
-});
-const actionSchema = z.object({ field: z.string(), value: z.unknown() });
-const triggerSchema = z.object({
-  id: z.union([z.number(), z.string()]).transform(String),
-  title: z.string(),
-  active: z.boolean().optional(),
-  actions: z.array(actionSchema).default([]),
-});
-const triggerEnvelope = z.object({ trigger: triggerSchema });
-const triggerList = z.object({ triggers: z.array(triggerSchema), next_page: z.string().nullish() });
-
 export function webhookEndpoint(publicUrl: string, hookId: string): string {
   return `${publicUrl}/webhooks/zendesk/${hookId}`;
 }
 
 /** Trigger conditions per event (Zendesk conditions reference: update_type, comment_is_public, role). */
-export function triggerDefinition(event: TriggerEvent, webhookId: string) {
+export function triggerDefinition(event: TriggerEvent, webhookId: string): ZendeskTriggerDefinition {
   const all =
     event === 'ticket_created'
       ? [{ field: 'update_type', operator: 'is', value: 'Create' }]
@@ -99,35 +76,12 @@ export function triggerDefinition(event: TriggerEvent, webhookId: string) {
   };
 }
 
-function isNotFound(e: unknown): boolean {
-  return e instanceof AppError && e.detail?.status === 404;
+async function findWebhookByEndpoint(zendesk: ZendeskResources, endpoint: string) {
+  return (await zendesk.findWebhooks(WEBHOOK_NAME)).find((w) => w.endpoint === endpoint);
 }
 
-async function findWebhookByEndpoint(api: ZendeskApi, endpoint: string) {
-  let after: string | undefined;
-  for (let page = 0; page < 20; page++) {
-    const query: Record<string, string> = { 'filter[name_contains]': WEBHOOK_NAME, 'page[size]': '100' };
-    if (after) query['page[after]'] = after;
-    const res = await api.request('GET', '/api/v2/webhooks', { schema: webhookList, query });
-    const hit = res.webhooks.find((w) => w.endpoint === endpoint);
-    if (hit) return hit;
-    if (!res.meta?.has_more || !res.meta.after_cursor) return undefined;
-    after = res.meta.after_cursor;
-  }
-  return undefined;
-}
-
-async function findTriggerByTitle(api: ZendeskApi, title: string) {
-  const res = await api.request('GET', '/api/v2/triggers/search', {
-    schema: triggerList,
-    query: { query: title },
-  });
-  return res.triggers.find((t) => t.title === title);
-}
-
-function webhookIdOfTrigger(t: z.infer<typeof triggerSchema>): string | undefined {
-  const a = t.actions.find((x) => x.field === 'notification_webhook');
-  return Array.isArray(a?.value) && typeof a.value[0] === 'string' ? a.value[0] : undefined;
+async function findTriggerByTitle(zendesk: ZendeskResources, title: string) {
+  return (await zendesk.searchTriggers(title)).find((t) => t.title === title);
 }
 
 /** The tenant's current (not revoked) Zendesk connection row, read inside its tenant scope. */
@@ -144,12 +98,14 @@ async function liveConnection(deps: ProvisioningDeps, tenantId: string) {
 }
 
 function connectionApi(deps: ProvisioningDeps, tenantId: string, subdomain: string) {
-  return createZendeskApi({
-    tenantId,
-    subdomain,
-    tokens: deps.tokens,
-    maxInlineWaitMs: deps.maxInlineWaitMs,
-  });
+  return zendeskResources(
+    createZendeskApi({
+      tenantId,
+      subdomain,
+      tokens: deps.tokens,
+      maxInlineWaitMs: deps.maxInlineWaitMs,
+    }),
+  );
 }
 
 /** Creates (or finds and verifies) the webhook, its secret and the triggers for one tenant's connection. */
@@ -181,40 +137,27 @@ export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string)
     let webhookId: string | undefined;
     if (conn.zendeskWebhookId) {
       try {
-        const { webhook } = await api.request(
-          'GET',
-          `/api/v2/webhooks/${encodeURIComponent(conn.zendeskWebhookId)}`,
-          {
-            schema: webhookEnvelope,
-          },
-        );
+        const webhook = await api.getWebhook(conn.zendeskWebhookId);
         webhookId = webhook.id;
         if (webhook.endpoint !== endpoint) {
-          await api.send('PATCH', `/api/v2/webhooks/${encodeURIComponent(webhook.id)}`, {
-            webhook: { endpoint },
-          });
+          await api.updateWebhookEndpoint(webhook.id, endpoint);
           await record('zendesk.webhook.updated', 'success', webhook.id, { endpointChanged: true });
         }
       } catch (e) {
-        if (!isNotFound(e)) throw e;
+        if (!isZendeskNotFound(e)) throw e;
       }
     }
     webhookId ??= (await findWebhookByEndpoint(api, endpoint))?.id;
     if (webhookId) reused.push('webhook');
     else {
-      const { webhook } = await api.request('POST', '/api/v2/webhooks', {
-        schema: webhookEnvelope,
-        body: {
-          webhook: {
-            name: WEBHOOK_NAME,
-            description: 'Ticket ids for Helpdesk Copilot. Created automatically; removed on disconnect.',
-            status: 'active',
-            endpoint,
-            http_method: 'POST',
-            request_format: 'json',
-            subscriptions: ['conditional_ticket_events'],
-          },
-        },
+      const webhook = await api.createWebhook({
+        name: WEBHOOK_NAME,
+        description: 'Ticket ids for Helpdesk Copilot. Created automatically; removed on disconnect.',
+        status: 'active',
+        endpoint,
+        http_method: 'POST',
+        request_format: 'json',
+        subscriptions: ['conditional_ticket_events'],
       });
       webhookId = webhook.id;
       created.push('webhook');
@@ -223,44 +166,32 @@ export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string)
     await save({ zendeskWebhookId: webhookId });
 
     // 2. Its signing secret (read every time: cheap, and right after a webhook was replaced).
-    const { signing_secret } = await api.request(
-      'GET',
-      `/api/v2/webhooks/${encodeURIComponent(webhookId)}/signing_secret`,
-      { schema: signingSecretSchema },
-    );
-    await save({
-      webhookSecret: await deps.vault.seal(tenantId, 'zendesk_webhook_secret', signing_secret.secret),
-    });
+    const secret = await api.getWebhookSigningSecret(webhookId);
+    await save({ webhookSecret: await deps.vault.seal(tenantId, 'zendesk_webhook_secret', secret) });
     await record('zendesk.webhook.secret_stored', 'success', webhookId);
 
     // 3. One trigger per event.
     const triggerIds: Record<string, string> = { ...conn.triggerIds };
     for (const event of TRIGGER_EVENTS) {
       const def = triggerDefinition(event, webhookId);
-      let trigger: z.infer<typeof triggerSchema> | undefined;
+      let trigger: ZendeskTrigger | undefined;
       const storedId = triggerIds[event];
       if (storedId) {
         try {
-          trigger = (
-            await api.request('GET', `/api/v2/triggers/${encodeURIComponent(storedId)}`, {
-              schema: triggerEnvelope,
-            })
-          ).trigger;
+          trigger = await api.getTrigger(storedId);
         } catch (e) {
-          if (!isNotFound(e)) throw e;
+          if (!isZendeskNotFound(e)) throw e;
         }
       }
       trigger ??= await findTriggerByTitle(api, def.title);
       if (trigger) {
         reused.push(`trigger:${event}`);
-        if (webhookIdOfTrigger(trigger) !== webhookId || trigger.active === false) {
-          await api.send('PUT', `/api/v2/triggers/${encodeURIComponent(trigger.id)}`, { trigger: def });
+        if (trigger.webhookId !== webhookId || !trigger.active) {
+          await api.updateTrigger(trigger.id, def);
           await record('zendesk.trigger.updated', 'success', trigger.id, { event });
         }
       } else {
-        trigger = (
-          await api.request('POST', '/api/v2/triggers', { schema: triggerEnvelope, body: { trigger: def } })
-        ).trigger;
+        trigger = await api.createTrigger(def);
         created.push(`trigger:${event}`);
         await record('zendesk.trigger.created', 'success', trigger.id, { event });
       }
@@ -311,7 +242,7 @@ export async function disconnectZendesk(
       removed.push(what);
       await record(action, 'success', target);
     } catch (e) {
-      if (isNotFound(e)) {
+      if (isZendeskNotFound(e)) {
         removed.push(what);
         await record(action, 'success', target, { alreadyGone: true });
         return;
@@ -325,19 +256,13 @@ export async function disconnectZendesk(
   let tokenRevoked = false;
   if (canCall) {
     for (const [event, id] of Object.entries(conn.triggerIds)) {
-      await attempt(`trigger:${event}`, 'zendesk.trigger.deleted', id, () =>
-        api.send('DELETE', `/api/v2/triggers/${encodeURIComponent(id)}`),
-      );
+      await attempt(`trigger:${event}`, 'zendesk.trigger.deleted', id, () => api.deleteTrigger(id));
     }
     if (conn.zendeskWebhookId) {
       const id = conn.zendeskWebhookId;
-      await attempt('webhook', 'zendesk.webhook.deleted', id, () =>
-        api.send('DELETE', `/api/v2/webhooks/${encodeURIComponent(id)}`),
-      );
+      await attempt('webhook', 'zendesk.webhook.deleted', id, () => api.deleteWebhook(id));
     }
-    await attempt('token', 'zendesk.token.revoked', conn.id, () =>
-      api.send('DELETE', '/api/v2/oauth/tokens/current.json'),
-    );
+    await attempt('token', 'zendesk.token.revoked', conn.id, () => api.revokeCurrentToken());
     tokenRevoked = removed.includes('token');
   } else {
     // Without a usable token nothing can be removed in Zendesk: keep the ids and say so.

@@ -4,22 +4,11 @@ import { jobs, webhookDeliveries, zendeskConnections } from '../db/schema/index.
 import { withTenant } from '../db/tenant.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import { AppError } from '../lib/errors.ts';
+import { ticketJob } from '../pipeline/ticket-job.ts';
 import { tenantIdByZendeskHook } from '../tenancy/lookup.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import { eventKey, triggerPayloadSchema } from './trigger-payload.ts';
 import { isFreshTimestamp, verifyZendeskSignature } from './webhook-verify.ts';
-
-/** The job kind a Zendesk ticket event becomes (the pipeline registers its handler). */
-export const ZENDESK_TICKET_JOB = 'zendesk.ticket';
-
-/** Payload of a `zendesk.ticket` job: ids only; the handler fetches the ticket through the API. */
-export interface ZendeskTicketJobPayload {
-  connectionId: string;
-  ticketId: string;
-  event: string;
-  invocationId: string;
-  [key: string]: unknown;
-}
 
 export interface ZendeskWebhookDeps {
   database: Database;
@@ -145,17 +134,17 @@ export async function acceptZendeskWebhook(
 
     const payload = parseBody(req.body);
     const key = eventKey(payload);
-    const jobPayload: ZendeskTicketJobPayload = {
-      connectionId: conn.id,
-      ticketId: payload.ticket_id,
-      event: payload.event,
-      invocationId,
-    };
-    const job = await deps.queue.enqueue(tx, tenant, {
-      kind: ZENDESK_TICKET_JOB,
-      payload: jobPayload,
-      dedupeKey: key,
-    });
+    const job = await deps.queue.enqueue(
+      tx,
+      tenant,
+      ticketJob({
+        connectionId: conn.id,
+        ticketId: payload.ticket_id,
+        event: payload.event,
+        invocationId,
+        eventKey: key,
+      }),
+    );
     // Either unique key (invocation id, event key) makes this a duplicate: nothing more is stored.
     const inserted = await tx
       .insert(webhookDeliveries)

@@ -7,6 +7,7 @@ import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { ticketJob } from '../../src/pipeline/ticket-job.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { createVault, generateMasterKey } from '../../src/tenancy/vault.ts';
 import { createLedgerNoteHandler, LEDGER_NOTE_JOB } from '../fixtures/ledger-note-handler.ts';
@@ -15,6 +16,8 @@ import { createZendeskTenant } from '../helpers/zendesk-sign.ts';
 
 const hasPostgres = backends().includes('postgres');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Generous: these spawn processes on a shared machine; the loops inside have their own bounds. */
+const CRASH_TEST_TIMEOUT_MS = 300_000;
 
 /** The "remote" the handler writes to: counts writes per idempotency key, answers slowly. */
 function startStub(delayMs: number) {
@@ -142,170 +145,195 @@ describe.skipIf(!hasPostgres)(
       await database?.close();
     });
 
-    it('loses no job and makes no external write twice', async () => {
-      const n = 40;
-      const queue = createJobQueue();
-      const tenants = [
-        (await createTenant(database.db, { name: 'A', actor: { type: 'system', name: 'test' } })).id,
-        (await createTenant(database.db, { name: 'B', actor: { type: 'system', name: 'test' } })).id,
-      ];
-      for (const [ti, t] of tenants.entries()) {
-        await withTenant(database.db, t, async (tx) => {
-          for (let i = ti; i < n; i += 2)
-            await queue.enqueue(tx, t, { kind: LEDGER_NOTE_JOB, payload: { n: i } });
-        });
-      }
-
-      child = spawn(process.execPath, ['test/fixtures/job-worker-child.ts'], {
-        env: {
-          ...process.env,
-          DATABASE_URL: database.url,
-          STUB_URL: stub.url,
-          LEASE_MS: '1500',
-          CONCURRENCY: '4',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr?.on('data', (d) => {
-        stderr += String(d);
-      });
-      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-        child?.on('exit', (_c, sig) => resolve(sig)),
-      );
-
-      // Kill it in the middle of the batch: some notes written, others claimed or in flight.
-      const deadline = Date.now() + 20_000;
-      while (stub.posts.size < 10) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`child did not get going: ${stderr}`);
-        await sleep(5);
-      }
-      child.kill('SIGKILL');
-      expect(await exited).toBe('SIGKILL');
-      const writtenBeforeKill = stub.posts.size;
-      expect(writtenBeforeKill).toBeLessThan(n);
-
-      const leftover = await Promise.all(
-        tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(jobs))),
-      );
-      const runningAtKill = leftover.flat().filter((j) => j.status === 'running').length;
-      expect(runningAtKill).toBeGreaterThan(0);
-
-      // Another worker takes over: the dead process's leases lapse and its jobs run again.
-      const survivor = createWorker({
-        database,
-        logger: createLogger('silent'),
-        handlers: { [LEDGER_NOTE_JOB]: createLedgerNoteHandler({ database, baseUrl: stub.url }) },
-        concurrency: 4,
-        perTenantConcurrency: 4,
-        leaseMs: 1500,
-        pollMs: 20,
-      });
-      const stats = await survivor.runUntilIdle({ timeoutMs: 30_000 });
-      expect(stats.succeeded).toBeGreaterThan(0);
-
-      const rows = (
-        await Promise.all(tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(jobs))))
-      ).flat();
-      expect(rows).toHaveLength(n);
-      expect(rows.every((j) => j.status === 'done')).toBe(true);
-      // The kill interrupted at least one job, which ran again.
-      expect(rows.filter((j) => j.attempts > 1).length).toBeGreaterThan(0);
-
-      // Every note written exactly once, none lost.
-      expect(stub.posts.size).toBe(n);
-      expect([...stub.posts.entries()].filter(([, count]) => count !== 1)).toEqual([]);
-      const effects = (
-        await Promise.all(
-          tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(externalEffects))),
-        )
-      ).flat();
-      expect(effects).toHaveLength(n);
-      expect(effects.every((e) => e.status === 'done')).toBe(true);
-      // The kill came right after a write reached the stub and before its answer: that job's
-      // rerun found its ledger key 'started' and asked the stub instead of writing again.
-      const reconciled = effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled);
-      expect(reconciled.length).toBeGreaterThan(0);
-    });
-
-    it('with the real zendesk.ticket pipeline: one draft and one internal note per ticket', async () => {
-      const n = 24;
-      const zd = await startZendeskStub(150);
-      const key = generateMasterKey();
-      const vault = createVault([{ version: 1, key }]);
-      const workers: ReturnType<typeof spawnWorker>[] = [];
-      try {
-        const conn = await createZendeskTenant(database.db, vault);
+    it(
+      'loses no job and makes no external write twice',
+      async () => {
+        const n = 40;
         const queue = createJobQueue();
-        await withTenant(database.db, conn.tenantId, async (tx) => {
-          for (let i = 0; i < n; i++) {
-            const ticketId = String(7000 + i);
-            await queue.enqueue(tx, conn.tenantId, {
-              kind: 'zendesk.ticket',
-              payload: {
-                connectionId: conn.connectionId,
-                ticketId,
-                event: 'ticket_created',
-                invocationId: `inv-${i}`,
-              },
-              dedupeKey: `${ticketId}:ticket_created`,
-            });
-          }
+        const tenants = [
+          (await createTenant(database.db, { name: 'A', actor: { type: 'system', name: 'test' } })).id,
+          (await createTenant(database.db, { name: 'B', actor: { type: 'system', name: 'test' } })).id,
+        ];
+        for (const [ti, t] of tenants.entries()) {
+          await withTenant(database.db, t, async (tx) => {
+            for (let i = ti; i < n; i += 2)
+              await queue.enqueue(tx, t, { kind: LEDGER_NOTE_JOB, payload: { n: i } });
+          });
+        }
+
+        child = spawn(process.execPath, ['test/fixtures/job-worker-child.ts'], {
+          env: {
+            ...process.env,
+            DATABASE_URL: database.url,
+            STUB_URL: stub.url,
+            LEASE_MS: '1500',
+            EFFECT_LEASE_MS: '1000',
+            CONCURRENCY: '4',
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
-        const env = {
-          DATABASE_URL: database.url!,
-          STUB_URL: zd.url,
-          ENCRYPTION_KEY: key,
-          LEASE_MS: '1500',
-          CONCURRENCY: '4',
-        };
-        const first = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'first' });
-        workers.push(first);
-        const deadline = Date.now() + 30_000;
-        const posted = () => [...zd.notes.values()].reduce((k, v) => k + v.length, 0);
-        while (posted() < 6) {
-          if (Date.now() > deadline || first.child.exitCode !== null)
-            throw new Error(`first worker did not get going: ${first.stderr()}`);
+        let stderr = '';
+        child.stderr?.on('data', (d) => {
+          stderr += String(d);
+        });
+        const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+          child?.on('exit', (_c, sig) => resolve(sig)),
+        );
+
+        // Kill it in the middle of the batch: some notes written, others claimed or in flight.
+        // Deadlines here are upper bounds for a stuck run, not expectations of speed.
+        const deadline = Date.now() + 90_000;
+        while (stub.posts.size < 10) {
+          if (Date.now() > deadline || child.exitCode !== null)
+            throw new Error(`child did not get going: ${stderr}`);
           await sleep(5);
         }
-        first.child.kill('SIGKILL');
-        expect(await first.exited).toBe('SIGKILL');
-        expect(posted()).toBeLessThan(n);
+        child.kill('SIGKILL');
+        expect(await exited).toBe('SIGKILL');
+        const writtenBeforeKill = stub.posts.size;
+        expect(writtenBeforeKill).toBeLessThan(n);
 
-        const second = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'second' });
-        workers.push(second);
-        const rowsNow = () => withTenant(database.db, conn.tenantId, (tx) => tx.select().from(jobs));
-        for (;;) {
-          const rows = await rowsNow();
-          if (rows.every((j) => j.status === 'done' || j.status === 'dead')) break;
-          if (Date.now() > deadline + 30_000 || second.child.exitCode !== null)
-            throw new Error(`second worker did not finish: ${second.stderr()}`);
-          await sleep(50);
-        }
-        const rows = await rowsNow();
-        expect(rows.map((j) => [j.status, j.lastError])).toEqual(rows.map(() => ['done', null]));
-        expect(rows.filter((j) => j.attempts > 1).length).toBeGreaterThan(0);
-        // One internal note per ticket, none lost, none twice; every note names its draft.
-        expect(zd.unexpected).toEqual([]);
-        expect(zd.notes.size).toBe(n);
-        expect([...zd.notes.entries()].filter(([, list]) => list.length !== 1)).toEqual([]);
-        const stored = await withTenant(database.db, conn.tenantId, (tx) => tx.select().from(drafts));
-        expect(stored).toHaveLength(n);
-        for (const d of stored) expect(zd.notes.get(d.ticketId!)?.[0]).toContain(`[copilot:${d.id}]`);
-        // The note in flight at the kill was found among the ticket's comments, not posted again.
-        const effects = await withTenant(database.db, conn.tenantId, (tx) =>
-          tx.select().from(externalEffects),
+        const leftover = await Promise.all(
+          tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(jobs))),
         );
-        expect(effects.filter((e) => e.status === 'done')).toHaveLength(n);
-        expect(
-          effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled).length,
-        ).toBeGreaterThan(0);
-      } finally {
-        for (const w of workers)
-          if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-        await new Promise((r) => zd.server.close(r));
-      }
-    });
+        const runningAtKill = leftover.flat().filter((j) => j.status === 'running').length;
+        expect(runningAtKill).toBeGreaterThan(0);
+
+        // Another worker takes over: the dead process's leases lapse and its jobs run again.
+        const survivor = createWorker({
+          database,
+          logger: createLogger('silent'),
+          handlers: {
+            [LEDGER_NOTE_JOB]: createLedgerNoteHandler({ database, baseUrl: stub.url, effectLeaseMs: 1000 }),
+          },
+          concurrency: 4,
+          perTenantConcurrency: 4,
+          leaseMs: 1500,
+          pollMs: 20,
+        });
+        // A rerun that finds a dead worker's effect claim not yet lapsed is rescheduled until it
+        // has; so run until every job is finished, not just until nothing is due right now.
+        const allRows = async () =>
+          (
+            await Promise.all(tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(jobs))))
+          ).flat();
+        let succeeded = 0;
+        for (;;) {
+          succeeded += (await survivor.runUntilIdle({ timeoutMs: 90_000 })).succeeded - succeeded;
+          if ((await allRows()).every((j) => j.status === 'done' || j.status === 'dead')) break;
+          if (Date.now() > deadline + 90_000) throw new Error('survivor did not finish the jobs');
+          await sleep(100);
+        }
+        expect(succeeded).toBeGreaterThan(0);
+
+        const rows = await allRows();
+        expect(rows).toHaveLength(n);
+        expect(rows.every((j) => j.status === 'done')).toBe(true);
+        // The kill interrupted at least one job, which ran again.
+        expect(rows.filter((j) => j.attempts > 1).length).toBeGreaterThan(0);
+
+        // Every note written exactly once, none lost.
+        expect(stub.posts.size).toBe(n);
+        expect([...stub.posts.entries()].filter(([, count]) => count !== 1)).toEqual([]);
+        const effects = (
+          await Promise.all(
+            tenants.map((t) => withTenant(database.db, t, (tx) => tx.select().from(externalEffects))),
+          )
+        ).flat();
+        expect(effects).toHaveLength(n);
+        expect(effects.every((e) => e.status === 'done')).toBe(true);
+        // The kill came right after a write reached the stub and before its answer: that job's
+        // rerun found its ledger key 'started' and asked the stub instead of writing again.
+        const reconciled = effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled);
+        expect(reconciled.length).toBeGreaterThan(0);
+      },
+      CRASH_TEST_TIMEOUT_MS,
+    );
+
+    it(
+      'with the real zendesk.ticket pipeline: one draft and one internal note per ticket',
+      async () => {
+        const n = 24;
+        const zd = await startZendeskStub(150);
+        const key = generateMasterKey();
+        const vault = createVault([{ version: 1, key }]);
+        const workers: ReturnType<typeof spawnWorker>[] = [];
+        try {
+          const conn = await createZendeskTenant(database.db, vault);
+          const queue = createJobQueue();
+          await withTenant(database.db, conn.tenantId, async (tx) => {
+            for (let i = 0; i < n; i++) {
+              const ticketId = String(7000 + i);
+              await queue.enqueue(
+                tx,
+                conn.tenantId,
+                ticketJob({
+                  connectionId: conn.connectionId,
+                  ticketId,
+                  event: 'ticket_created',
+                  invocationId: `inv-${i}`,
+                  eventKey: `${ticketId}:ticket_created`,
+                }),
+              );
+            }
+          });
+          const env = {
+            DATABASE_URL: database.url!,
+            STUB_URL: zd.url,
+            ENCRYPTION_KEY: key,
+            LEASE_MS: '1500',
+            EFFECT_LEASE_MS: '1000',
+            CONCURRENCY: '4',
+          };
+          const first = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'first' });
+          workers.push(first);
+          // Upper bounds for a stuck run, not expectations of speed.
+          const deadline = Date.now() + 90_000;
+          const posted = () => [...zd.notes.values()].reduce((k, v) => k + v.length, 0);
+          while (posted() < 6) {
+            if (Date.now() > deadline || first.child.exitCode !== null)
+              throw new Error(`first worker did not get going: ${first.stderr()}`);
+            await sleep(5);
+          }
+          first.child.kill('SIGKILL');
+          expect(await first.exited).toBe('SIGKILL');
+          expect(posted()).toBeLessThan(n);
+
+          const second = spawnWorker('test/fixtures/ticket-worker-child.ts', { ...env, WORKER_ID: 'second' });
+          workers.push(second);
+          const rowsNow = () => withTenant(database.db, conn.tenantId, (tx) => tx.select().from(jobs));
+          for (;;) {
+            const rows = await rowsNow();
+            if (rows.every((j) => j.status === 'done' || j.status === 'dead')) break;
+            if (Date.now() > deadline + 90_000 || second.child.exitCode !== null)
+              throw new Error(`second worker did not finish: ${second.stderr()}`);
+            await sleep(50);
+          }
+          const rows = await rowsNow();
+          expect(rows.map((j) => [j.status, j.lastError])).toEqual(rows.map(() => ['done', null]));
+          expect(rows.filter((j) => j.attempts > 1).length).toBeGreaterThan(0);
+          // One internal note per ticket, none lost, none twice; every note names its draft.
+          expect(zd.unexpected).toEqual([]);
+          expect(zd.notes.size).toBe(n);
+          expect([...zd.notes.entries()].filter(([, list]) => list.length !== 1)).toEqual([]);
+          const stored = await withTenant(database.db, conn.tenantId, (tx) => tx.select().from(drafts));
+          expect(stored).toHaveLength(n);
+          for (const d of stored) expect(zd.notes.get(d.ticketId!)?.[0]).toContain(`[copilot:${d.id}]`);
+          // The note in flight at the kill was found among the ticket's comments, not posted again.
+          const effects = await withTenant(database.db, conn.tenantId, (tx) =>
+            tx.select().from(externalEffects),
+          );
+          expect(effects.filter((e) => e.status === 'done')).toHaveLength(n);
+          expect(
+            effects.filter((e) => (e.result as { reconciled?: boolean } | null)?.reconciled).length,
+          ).toBeGreaterThan(0);
+        } finally {
+          for (const w of workers)
+            if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+          await new Promise((r) => zd.server.close(r));
+        }
+      },
+      CRASH_TEST_TIMEOUT_MS,
+    );
   },
 );

@@ -7,6 +7,7 @@ import { withTenant } from '../../src/db/tenant.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
 import type { Drafter } from '../../src/pipeline/drafting/types.ts';
 import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
+import { eventKey } from '../../src/zendesk/trigger-payload.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
@@ -37,6 +38,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
         ticketId: String(ticketId),
         event: 'ticket_created',
         invocationId: 'inv-1',
+        eventKey: `${ticketId}:ticket_created`,
       },
     };
   }
@@ -73,7 +75,11 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
     expect(p.notes[0]).toMatchObject({ public: false });
     expect(p.notes[0]!.body).toContain(`[copilot:${first.draftId}]`);
     expect(st.effects).toEqual([
-      expect.objectContaining({ key: `zendesk-note:${s.ticket.id}:${first.draftId}`, status: 'done' }),
+      expect.objectContaining({
+        key: `zendesk.note:${first.draftId}`,
+        kind: 'zendesk.internal_note',
+        status: 'done',
+      }),
     ]);
     // Seeding the tenant (createTenant and the configuration verbs) is audited too; this test
     // checks what the job itself wrote.
@@ -91,7 +97,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
     ]);
   });
 
-  it('a note that failed is posted on the retry, once; the retry does not draft again', async () => {
+  it('a note Zendesk refused (4xx) is recorded failed and posted on the retry, once; the retry does not draft again', async () => {
     const s = fixture('custom-org-field-plan-gated');
     const p = await setupScenarioPipeline(s, { database, server });
     let puts = 0;
@@ -100,18 +106,20 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
         `https://${s.tenant.zendeskSubdomain}.zendesk.com/api/v2/tickets/${s.ticket.id}.json`,
         () => {
           puts++;
-          return HttpResponse.json({ error: 'boom' }, { status: 503 });
+          return HttpResponse.json({ error: 'RecordInvalid' }, { status: 422 });
         },
         { once: true },
       ),
     );
     await expect(processTicketJob(p.deps, job(p, s.ticket.id))).rejects.toMatchObject({
       code: 'upstream_error',
-      retryable: true,
+      retryable: false,
+      upstreamStatus: 422,
     });
     let st = await state(p.tenantId);
     expect(st.drafts).toHaveLength(1);
-    expect(st.effects[0]).toMatchObject({ status: 'failed' });
+    expect(st.effects[0]).toMatchObject({ status: 'failed', result: { status: 422 } });
+    expect(String((st.effects[0]!.result as { error: string }).error)).toContain('422');
     expect(p.notes).toHaveLength(0);
 
     const retry = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
@@ -125,15 +133,64 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
     expect(st.audit).toContain('zendesk.note_posted:failure');
   });
 
+  it('a 503 on the note leaves its outcome unknown: the retry looks among the comments first, then posts once', async () => {
+    const s = fixture('audit-role-downgrade');
+    const p = await setupScenarioPipeline(s, { database, server });
+    server.use(
+      http.put(
+        `https://${s.tenant.zendeskSubdomain}.zendesk.com/api/v2/tickets/${s.ticket.id}.json`,
+        () => new HttpResponse('<html>oops</html>', { status: 503 }),
+        { once: true },
+      ),
+    );
+    await expect(processTicketJob(p.deps, job(p, s.ticket.id))).rejects.toMatchObject({
+      code: 'upstream_error',
+      retryable: true,
+      upstreamStatus: 503,
+    });
+    expect((await state(p.tenantId)).effects[0]).toMatchObject({ status: 'started' });
+    const comments: string[] = [];
+    server.events.on('request:start', ({ request }) => {
+      if (request.url.includes('/comments.json')) comments.push(request.method);
+    });
+    const retry = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
+    server.events.removeAllListeners('request:start');
+    expect(retry.notePosted).toBe(true);
+    expect(comments).toEqual(['GET']);
+    expect(p.notes).toHaveLength(1);
+    const st = await state(p.tenantId);
+    expect(st.effects[0]).toMatchObject({ status: 'done' });
+    expect(st.audit).toContain('zendesk.note_posted:failure');
+  });
+
   it('a claim left "started" by a crash is reconciled from the ticket comments, not posted twice', async () => {
     const s = fixture('end-user-other-merchant-brand');
     const p = await setupScenarioPipeline(s, { database, server });
     const first = await processTicketJob(p.deps, job(p, s.ticket.id));
     // The process died after Zendesk accepted the note and before the ledger said so.
-    const key = `zendesk-note:${s.ticket.id}:${first.draftId}`;
+    const key = `zendesk.note:${first.draftId}`;
+    // A claim renewed just now is someone's live attempt: nothing is called, the job retries later.
     await withTenant(database.db, p.tenantId, (tx) =>
-      tx.update(externalEffects).set({ status: 'started' }).where(eq(externalEffects.key, key)),
+      tx
+        .update(externalEffects)
+        .set({ status: 'started', updatedAt: p.clock() })
+        .where(eq(externalEffects.key, key)),
     );
+    await expect(processTicketJob(p.deps, job(p, s.ticket.id, 2))).rejects.toMatchObject({
+      code: 'conflict',
+      retryable: true,
+      detail: { reason: 'effect_in_progress' },
+    });
+    expect(p.notes).toHaveLength(1);
+    // Its lease lapsed long ago (by the pipeline's clock): the process that claimed it is gone.
+    const crashed = () =>
+      withTenant(database.db, p.tenantId, (tx) =>
+        tx
+          .update(externalEffects)
+          .set({ status: 'started', updatedAt: new Date(p.clock().getTime() - 60 * 60_000) })
+          .where(eq(externalEffects.key, key)),
+      );
+    await crashed();
     const again = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
     expect(again.notePosted).toBe(false);
     expect(p.notes).toHaveLength(1);
@@ -142,9 +199,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
 
     // And when the crash came before the call, the reconciliation finds nothing and posts once.
     p.notes.length = 0;
-    await withTenant(database.db, p.tenantId, (tx) =>
-      tx.update(externalEffects).set({ status: 'started' }).where(eq(externalEffects.key, key)),
-    );
+    await crashed();
     expect((await processTicketJob(p.deps, job(p, s.ticket.id, 3))).notePosted).toBe(true);
     expect(p.notes).toHaveLength(1);
   });
@@ -208,7 +263,11 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
         ticketId: String(s.ticket.id),
         event: 'comment_added',
         invocationId: 'inv-2',
-        updatedAt: '2026-12-01T12:05:00Z',
+        eventKey: eventKey({
+          ticket_id: String(s.ticket.id),
+          event: 'comment_added',
+          updated_at: '2026-12-01T12:05:00Z',
+        }),
       },
     });
     expect(comment.draftId).not.toBe(created.draftId);

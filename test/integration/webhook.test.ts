@@ -4,8 +4,13 @@ import { withTenant } from '../../src/db/tenant.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import {
+  readTicketJob,
+  TICKET_JOB_KIND,
+  ticketJob,
+  ticketJobPayloadSchema,
+} from '../../src/pipeline/ticket-job.ts';
 import { eventKey } from '../../src/zendesk/trigger-payload.ts';
-import { ZENDESK_TICKET_JOB } from '../../src/zendesk/webhook.ts';
 import { captureLogger, testApp, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import {
@@ -82,7 +87,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(await stored()).toEqual({ deliveries: before.deliveries + 1, jobs: before.jobs + 1 });
     const [job] = await withTenant(database.db, acme.tenantId, (tx) => tx.select().from(jobs));
     expect(job).toMatchObject({
-      kind: ZENDESK_TICKET_JOB,
+      kind: TICKET_JOB_KIND,
       status: 'queued',
       dedupeKey: '4242:ticket_created',
       payload: {
@@ -90,8 +95,12 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
         ticketId: '4242',
         event: 'ticket_created',
         invocationId: 'inv-1',
+        eventKey: '4242:ticket_created',
       },
     });
+    // What the webhook wrote is exactly the contract the pipeline reads (nothing more, nothing less).
+    expect(ticketJobPayloadSchema.parse(job!.payload)).toEqual(job!.payload);
+    expect(readTicketJob(job!.payload)).toEqual(job!.payload);
     const [delivery] = await withTenant(database.db, acme.tenantId, (tx) =>
       tx.select().from(webhookDeliveries),
     );
@@ -444,7 +453,7 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
       database,
       logger: createLogger('silent'),
       pollMs: 10,
-      handlers: { [ZENDESK_TICKET_JOB]: async (j) => void seen.push(j) },
+      handlers: { [TICKET_JOB_KIND]: async (j) => void seen.push(j) },
     });
     await worker.runUntilIdle();
     const acmeJobs = seen.filter((j) => j.tenantId === acme.tenantId);
@@ -452,5 +461,28 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     expect(acmeJobs.every((j) => j.payload.connectionId === acme.connectionId)).toBe(true);
     expect(seen.find((j) => j.tenantId === reauth.tenantId)?.payload).toMatchObject({ ticketId: '55' });
     expect(eventKey({ ticket_id: '4242', event: 'ticket_created' })).toBe('4242:ticket_created');
+  });
+});
+
+describe('the zendesk.ticket job contract', () => {
+  const payload = {
+    connectionId: 'zc_1',
+    ticketId: '4242',
+    event: 'comment_added' as const,
+    invocationId: 'inv-1',
+    eventKey: '4242:comment_added:2026-12-01T12:05:00Z',
+  };
+
+  it('ticketJob() keys the job by the event key and refuses what the webhook never writes', () => {
+    expect(ticketJob(payload)).toEqual({ kind: TICKET_JOB_KIND, payload, dedupeKey: payload.eventKey });
+    expect(() => ticketJob({ ...payload, updatedAt: '2026-12-01T12:05:00Z' } as typeof payload)).toThrow();
+    expect(readTicketJob({ ...payload, updatedAt: '2026-12-01T12:05:00Z' })).toBeNull();
+    expect(readTicketJob({ ...payload, ticketId: 4242 })).toBeNull();
+  });
+
+  it('reads a payload queued before the event key existed, rebuilding the key', () => {
+    const { eventKey: _k, ...legacy } = payload;
+    expect(readTicketJob(legacy)).toEqual({ ...legacy, eventKey: '4242:comment_added:inv-1' });
+    expect(readTicketJob({ ...legacy, event: 'ticket_created' })?.eventKey).toBe('4242:ticket_created');
   });
 });

@@ -1,19 +1,6 @@
-import { z } from 'zod';
-import type { ZendeskApi } from '../../zendesk/api.ts';
+import type { ZendeskResources, ZendeskTicketSummary } from '../../zendesk/resources.ts';
 import type { ContextFact } from '../types.ts';
 import type { ContextProvider, ProviderInput } from './loader.ts';
-
-const ticketsSchema = z.object({
-  tickets: z.array(
-    z.object({
-      id: z.number(),
-      subject: z.string().nullish(),
-      status: z.string().nullish(),
-      created_at: z.string().nullish(),
-      updated_at: z.string().nullish(),
-    }),
-  ),
-});
 
 /**
  * Zendesk's view of the requester: their profile (already loaded with the ticket), the
@@ -21,7 +8,10 @@ const ticketsSchema = z.object({
  * Account tickets get all of it (visibility account); end-user tickets get only the end user's
  * own profile and tickets (visibility end_user); unknown requesters get nothing.
  */
-export function createZendeskProvider(api: ZendeskApi, opts: { recentTickets: number }): ContextProvider {
+export function createZendeskProvider(
+  zendesk: ZendeskResources,
+  opts: { recentTickets: number },
+): ContextProvider {
   return {
     source: 'zendesk',
     async load(input: ProviderInput, signal: AbortSignal): Promise<ContextFact[]> {
@@ -39,37 +29,25 @@ export function createZendeskProvider(api: ZendeskApi, opts: { recentTickets: nu
           visibility: vis,
         },
       ];
-      const recent = async (path: string) => {
+      const recent = async (list: (limit: number) => Promise<ZendeskTicketSummary[]>) => {
         if (opts.recentTickets === 0) return [];
-        const r = await api.request('GET', path, {
-          schema: ticketsSchema,
-          query: { sort_by: 'created_at', sort_order: 'desc', per_page: String(opts.recentTickets + 1) },
-        });
-        return r.tickets
-          .filter((t) => String(t.id) !== ticket.id)
-          .slice(0, opts.recentTickets)
-          .map((t) => ({
-            id: t.id,
-            subject: t.subject ?? null,
-            status: t.status ?? null,
-            createdAt: t.created_at ?? null,
-          }));
+        const tickets = await list(opts.recentTickets + 1);
+        return tickets.filter((t) => String(t.id) !== ticket.id).slice(0, opts.recentTickets);
       };
       const jobs: Promise<void>[] = [];
-      if (ticket.requester.id) {
+      const requesterId = ticket.requester.id;
+      if (requesterId) {
         jobs.push(
-          recent(`/api/v2/users/${encodeURIComponent(ticket.requester.id)}/tickets/requested.json`).then(
-            (t) => {
-              facts.push({
-                id: 'zendesk:requester_tickets',
-                source: 'zendesk',
-                key: 'requesterTickets',
-                value: t,
-                fetchedAt,
-                visibility: vis,
-              });
-            },
-          ),
+          recent((n) => zendesk.recentTicketsOfUser(requesterId, n)).then((t) => {
+            facts.push({
+              id: 'zendesk:requester_tickets',
+              source: 'zendesk',
+              key: 'requesterTickets',
+              value: t,
+              fetchedAt,
+              visibility: vis,
+            });
+          }),
         );
       }
       if (route.level === 'account' && ticket.organization) {
@@ -81,20 +59,19 @@ export function createZendeskProvider(api: ZendeskApi, opts: { recentTickets: nu
           fetchedAt,
           visibility: 'account',
         });
-        if (ticket.organization.id) {
+        const orgId = ticket.organization.id;
+        if (orgId) {
           jobs.push(
-            recent(`/api/v2/organizations/${encodeURIComponent(ticket.organization.id)}/tickets.json`).then(
-              (t) => {
-                facts.push({
-                  id: 'zendesk:organization_tickets',
-                  source: 'zendesk',
-                  key: 'organizationTickets',
-                  value: t,
-                  fetchedAt,
-                  visibility: 'account',
-                });
-              },
-            ),
+            recent((n) => zendesk.recentTicketsOfOrganization(orgId, n)).then((t) => {
+              facts.push({
+                id: 'zendesk:organization_tickets',
+                source: 'zendesk',
+                key: 'organizationTickets',
+                value: t,
+                fetchedAt,
+                visibility: 'account',
+              });
+            }),
           );
         }
       }
