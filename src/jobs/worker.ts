@@ -213,6 +213,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         kind: job.kind,
         payload: job.payload,
         attempt: c.attempt,
+        maxAttempts: c.maxAttempts,
         signal: abort.signal,
       });
       clearInterval(heartbeat);

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drafts, llmUsage } from '../../src/db/schema/index.ts';
+import { drafts, jobs, llmUsage } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { createJobQueue } from '../../src/jobs/queue.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
+import { createWorker } from '../../src/jobs/worker.ts';
 import { AppError, RetryLaterError } from '../../src/lib/errors.ts';
 import { createFallbackDrafter } from '../../src/pipeline/drafting/fallback.ts';
 import { createOpenAiDrafter, estimateCostMicroUsd } from '../../src/pipeline/drafting/openai.ts';
 import type { DraftInput, LlmUsage } from '../../src/pipeline/drafting/types.ts';
 import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
+import { TICKET_JOB_KIND, ticketJob } from '../../src/pipeline/ticket-job.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
@@ -192,6 +195,86 @@ describe.each(backends())('OpenAI drafter on %s', (backend) => {
     expect(stored.draft.status).toBe('blocked');
   });
 
+  it("through the queue: a 429's Retry-After (120 s) is the job's retry time; a malformed answer's usage is recorded; the last attempt leaves an offline draft and a note saying so", async () => {
+    const base = fixture('custom-org-field-plan-gated');
+    const s = {
+      ...base,
+      tenant: { ...base.tenant, zendeskSubdomain: `${base.tenant.zendeskSubdomain}-q${n++}` },
+    };
+    // The queue's clock (run_at defaults to the database's now()); the pipeline keeps the scenario's.
+    let clock = Date.now() + 1000;
+    const answers: (() => Response)[] = [
+      () =>
+        HttpResponse.json(
+          { error: { message: 'slow down', code: 'rate_limit_exceeded' } },
+          { status: 429, headers: { 'retry-after': '120' } },
+        ),
+      () =>
+        HttpResponse.json({
+          id: 'c',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4.1-mini',
+          choices: [
+            { index: 0, finish_reason: 'stop', message: { role: 'assistant', content: '{"reply": ' } },
+          ],
+          usage: { prompt_tokens: 700, completion_tokens: 5, total_tokens: 705 },
+        }),
+      () => HttpResponse.json({ error: { message: 'boom' } }, { status: 500 }),
+    ];
+    const handlers = [http.post(`${BASE}/chat/completions`, () => answers.shift()!())];
+    const drafter = createFallbackDrafter(
+      createOpenAiDrafter({ apiKey: 'sk-test-key', baseURL: BASE, now: () => new Date(clock) }),
+    );
+    const p = await setupScenarioPipeline(s, { database, server, drafter, handlers });
+    await withTenant(database.db, p.tenantId, (tx) =>
+      createJobQueue().enqueue(tx, p.tenantId, {
+        ...ticketJob({
+          connectionId: p.connectionId,
+          ticketId: String(s.ticket.id),
+          event: 'ticket_created',
+          invocationId: 'inv-q',
+          eventKey: `${s.ticket.id}:ticket_created`,
+        }),
+        maxAttempts: 3,
+      }),
+    );
+    const worker = createWorker({
+      database,
+      logger: p.logger,
+      handlers: { [TICKET_JOB_KIND]: p.handler },
+      now: () => new Date(clock),
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+      random: () => 0,
+    });
+    await worker.runUntilIdle();
+    const rows = () =>
+      withTenant(database.db, p.tenantId, async (tx) => ({
+        job: (await tx.select().from(jobs))[0]!,
+        draft: (await tx.select().from(drafts))[0],
+        usage: await tx.select().from(llmUsage),
+      }));
+    let r = await rows();
+    expect(r.job).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(r.job.runAt.getTime() - clock).toBe(120_000);
+    expect(r.draft).toBeUndefined();
+    clock += 121_000;
+    // Attempt 2 gets a malformed answer (retried at once: random 0), attempt 3 a 500: the last.
+    await worker.runUntilIdle();
+    r = await rows();
+    expect(r.job).toMatchObject({ status: 'done', attempts: 3 });
+    expect(r.draft).toMatchObject({ drafter: 'offline', status: 'pending' });
+    expect(r.draft!.needsHumanReason).toMatch(
+      /^Written by the offline drafter because the model failed on the last attempt/,
+    );
+    expect(r.draft!.body).toContain('Multi-currency invoices');
+    expect(r.usage).toEqual([
+      expect.objectContaining({ draftId: null, promptTokens: 700, completionTokens: 5 }),
+    ]);
+    expect(p.notes).toHaveLength(1);
+    expect(p.notes[0]!.body).toContain('Written by the offline drafter because the model failed');
+  });
+
   it("account level: of the account's customers only the one the ticket names reaches the prompt", async () => {
     const { user } = await run('merchant-asks-customer-order', 'Order 1042 is shipped.', ['ctx:endUsers']);
     expect(user).toContain('jordan.k@mailbox.example');
@@ -270,7 +353,7 @@ describe('model failures: each leads to its documented outcome', () => {
     expect(calls).toBe(1);
     const last = await drafter().draft(input(3));
     expect(last.drafter).toBe('offline');
-    expect(last.fallback).toEqual({ from: 'openai', reason: 'server_error' });
+    expect(last.fallback).toMatchObject({ from: 'openai', reason: 'server_error' });
     expect(last.needsHumanReason).toMatch(
       /^Written by the offline drafter because the model failed on the last attempt/,
     );

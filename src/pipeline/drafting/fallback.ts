@@ -42,13 +42,14 @@ export function createFallbackDrafter(primary: Drafter, fallback: Drafter = crea
                 ? 'the model server refused the request'
                 : `the model failed on the last attempt (${describeError(e)})`;
         const draft = await fallback.draft(input);
+        const note = `Written by the offline drafter because ${why}.`;
         return {
           ...draft,
           confidence: Math.min(draft.confidence, 0.5),
           needsHumanReason: [`Written by the offline drafter because ${why}.`, draft.needsHumanReason]
             .filter(Boolean)
             .join(' '),
-          fallback: { from: primary.name, reason: failure ?? 'error' },
+          fallback: { from: primary.name, reason: failure ?? 'error', note },
           ...(usage ? { usage } : {}),
         };
       }

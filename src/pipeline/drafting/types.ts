@@ -38,7 +38,7 @@ export interface DraftResult {
   model: string | null;
   usage?: LlmUsage;
   /** Set when the model failed and the offline drafter wrote this draft instead. */
-  fallback?: { from: string; reason: string };
+  fallback?: { from: string; reason: string; note: string };
 }
 
 export interface Drafter {
