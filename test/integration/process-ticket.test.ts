@@ -7,6 +7,7 @@ import { withTenant } from '../../src/db/tenant.ts';
 import type { JobContext } from '../../src/jobs/types.ts';
 import type { Drafter } from '../../src/pipeline/drafting/types.ts';
 import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
+import { updateSettings } from '../../src/pipeline/tenant-config.ts';
 import { eventKey } from '../../src/zendesk/trigger-payload.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
@@ -18,6 +19,22 @@ const fixture = (name: string): Scenario => {
   const path = new URL(`../fixtures/scenarios/${name}.json`, import.meta.url);
   return parseScenario(readFileSync(path, 'utf8'), name);
 };
+
+/**
+ * The scenario pipeline with a context deadline far above what providers need here: the loader
+ * returns as soon as every provider answered, so this only keeps a loaded machine from turning
+ * a slow answer into a "missing" source (the deadline itself is tested in the loader's tests).
+ */
+async function setup(...args: Parameters<typeof setupScenarioPipeline>) {
+  const p = await setupScenarioPipeline(...args);
+  await withTenant(args[1].database.db, p.tenantId, (tx) =>
+    updateSettings(
+      { tenantId: p.tenantId, tx, actor: { type: 'system', name: 'test' } },
+      { context: { deadlineMs: 30_000 } },
+    ),
+  );
+  return p;
+}
 
 describe.each(backends())('zendesk.ticket job on %s', (backend) => {
   let database: TestDatabase;
@@ -53,7 +70,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
 
   it('stores one pending draft with citations and context snapshot, posts one internal note, audits each step; a rerun changes nothing', async () => {
     const s = fixture('domain-routed-integration');
-    const p = await setupScenarioPipeline(s, { database, server });
+    const p = await setup(s, { database, server });
     const first = await processTicketJob(p.deps, job(p, s.ticket.id));
     expect(first).toMatchObject({ created: true, status: 'pending', notePosted: true });
     const second = await processTicketJob(p.deps, job(p, s.ticket.id, 2));
@@ -83,14 +100,14 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
     ]);
     // Seeding the tenant (createTenant and the configuration verbs) is audited too; this test
     // checks what the job itself wrote.
-    const setup = new Set([
+    const seeding = new Set([
       'tenant.created:success',
       'settings.updated:success',
       'context_api.configured:success',
       'catalog.replaced:success',
       'directory.synced:success',
     ]);
-    expect(st.audit.filter((a) => !setup.has(a))).toEqual([
+    expect(st.audit.filter((a) => !seeding.has(a))).toEqual([
       'context.loaded:success',
       'draft.created:success',
       'zendesk.note_posted:success',
@@ -99,7 +116,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
 
   it('a note Zendesk refused (4xx) is recorded failed and posted on the retry, once; the retry does not draft again', async () => {
     const s = fixture('custom-org-field-plan-gated');
-    const p = await setupScenarioPipeline(s, { database, server });
+    const p = await setup(s, { database, server });
     let puts = 0;
     server.use(
       http.put(
@@ -135,7 +152,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
 
   it('a 503 on the note leaves its outcome unknown: the retry looks among the comments first, then posts once', async () => {
     const s = fixture('audit-role-downgrade');
-    const p = await setupScenarioPipeline(s, { database, server });
+    const p = await setup(s, { database, server });
     server.use(
       http.put(
         `https://${s.tenant.zendeskSubdomain}.zendesk.com/api/v2/tickets/${s.ticket.id}.json`,
@@ -165,7 +182,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
 
   it('a claim left "started" by a crash is reconciled from the ticket comments, not posted twice', async () => {
     const s = fixture('end-user-other-merchant-brand');
-    const p = await setupScenarioPipeline(s, { database, server });
+    const p = await setup(s, { database, server });
     const first = await processTicketJob(p.deps, job(p, s.ticket.id));
     // The process died after Zendesk accepted the note and before the ledger said so.
     const key = `zendesk.note:${first.draftId}`;
@@ -219,7 +236,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
         model: null,
       }),
     };
-    const p = await setupScenarioPipeline(s, { database, server, drafter: leaky });
+    const p = await setup(s, { database, server, drafter: leaky });
     const r = await processTicketJob(p.deps, job(p, s.ticket.id));
     expect(r.status).toBe('blocked');
     const [d] = (await state(p.tenantId)).drafts;
@@ -238,7 +255,7 @@ describe.each(backends())('zendesk.ticket job on %s', (backend) => {
       tenant: { ...base.tenant, zendeskSubdomain: 'shelfwise-three' },
       ticket: { ...base.ticket, subject: 'Question', body: 'Hello, a question about my reservation.' },
     };
-    const p = await setupScenarioPipeline(s, { database, server });
+    const p = await setup(s, { database, server });
     server.use(
       http.get(`https://shelfwise-three.zendesk.com/api/v2/tickets/${s.ticket.id}/comments.json`, () =>
         HttpResponse.json({
