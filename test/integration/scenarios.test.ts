@@ -32,13 +32,17 @@ for (const [label, dir] of [
 ] as const) {
   const list = files(dir);
   describe.skipIf(list.length === 0)(`${label} scenarios (${dir})`, () => {
-    it.each(list)('%s passes with the offline drafter', async (file) => {
-      const scenario = parseScenario(readFileSync(file, 'utf8'), file);
-      const result = await runScenario(scenario, { server });
-      expect(result.failures, JSON.stringify(result.draft)).toEqual([]);
-      expect(result.pass).toBe(true);
-      expect(result.route).toBe(scenario.expect.route);
-    });
+    it.each(list)(
+      '%s passes with the offline drafter',
+      async (file) => {
+        const scenario = parseScenario(readFileSync(file, 'utf8'), file);
+        const result = await runScenario(scenario, { server });
+        expect(result.failures, JSON.stringify(result.draft)).toEqual([]);
+        expect(result.pass).toBe(true);
+        expect(result.route).toBe(scenario.expect.route);
+      },
+      120_000,
+    );
   });
   if (list.length === 0) {
     it(`${label} scenarios: directory ${dir} is absent or empty, skipped`, () => {

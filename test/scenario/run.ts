@@ -220,7 +220,12 @@ export async function seedScenario(
   await withTenant(database.db, tenantId, async (tx) => {
     // The same verbs the admin configuration API uses (src/pipeline/tenant-config.ts).
     const ctx = { tenantId, tx, actor: { type: 'cli', name: 'scenario-runner' } as const };
-    await updateSettings(ctx, { routing: s.tenant.routing });
+    // A wide context deadline: whether a draft is right must not depend on the machine's load
+    // (the 800 ms default is the product's; the loader's deadline has its own tests).
+    await updateSettings(ctx, {
+      routing: s.tenant.routing,
+      context: { deadlineMs: 15_000, kbLimit: 3, recentTickets: 5 },
+    });
     await setContextApi(ctx, vault, { url: contextUrl, secret: contextSecret });
     const c = s.tenant.catalog;
     await replaceCatalog(ctx, {

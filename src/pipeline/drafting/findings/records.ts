@@ -104,6 +104,17 @@ export function auditEvents(w: Writer, f: FindingInput, skipKeys: boolean) {
       );
       return aboutMe || words.length > 0;
     })
+    .map((e) => ({
+      e,
+      me:
+        email !== '' &&
+        JSON.stringify(e.detail ?? {})
+          .toLowerCase()
+          .includes(email),
+    }))
+    // Events about the requester answer "what happened to me"; other matches only without them.
+    .filter((x, _i, all) => x.me || !all.some((y) => y.me))
+    .map((x) => x.e)
     .sort((a, b) => String(b.at ?? '').localeCompare(String(a.at ?? '')))
     .slice(0, 3);
   for (const e of events) {
