@@ -57,7 +57,7 @@ describe('records interpreted into an answer', () => {
       }),
     );
     expect(d.reply).toMatch(
-      /I checked your booking BK-2231: refund issued: not yet; refund amount: 80; room: Studio; status: cancelled\./,
+      /I found your booking BK-2231: refund issued: not yet; refund amount: 80; room: Studio; status: cancelled\./,
     );
     expect(d.reply).not.toContain('BK-2290');
   });

@@ -116,7 +116,7 @@ const en: Phrases = {
   auditEvent: (w, by, what, ch, d) =>
     `Our audit log shows ${w}${by ? `, by ${by}` : ''}: ${what}${ch ? `, ${ch}` : ''}${d ? ` (${d})` : ''}.`,
   changedFromTo: (f, a, b) => `${f} changed from ${a} to ${b}`,
-  recordFound: (k, id, ds) => `I checked your ${k} ${id}: ${ds.join('; ')}.`,
+  recordFound: (k, id, ds) => `I found your ${k} ${id}: ${ds.join('; ')}.`,
   yourValue: (n, v) => `Your ${n} is currently ${v}.`,
   chooseRecord: (s) =>
     `I can see ${join(s, 'and')} on your profile. Could you tell me which one your question is about?`,
