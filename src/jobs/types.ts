@@ -26,6 +26,8 @@ export interface JobContext {
   payload: Record<string, unknown>;
   /** 1 on the first run. */
   attempt: number;
+  /** The job's attempt limit: `attempt === maxAttempts` is the last run (the worker sets it). */
+  maxAttempts?: number;
   signal: AbortSignal;
 }
 

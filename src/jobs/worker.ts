@@ -1,5 +1,5 @@
 import type { Database } from '../db/client.ts';
-import { AppError, describeError, isAppError } from '../lib/errors.ts';
+import { AppError, describeError, isAppError, isRetryLater } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { type ClaimedJob, claimJobs, queueState } from './claim.ts';
@@ -23,6 +23,11 @@ export interface WorkerOptions {
   now?: () => Date;
   /** Retry delay: full jitter over min(maxMs, baseMs * 2^(attempt-1)) (defaults 2 s, 15 min). */
   backoff?: { baseMs?: number; maxMs?: number };
+  /**
+   * Longest wait a handler's own retry time (RetryLaterError.retryAt, e.g. a model's 429
+   * Retry-After) may ask for (default 6 h); the job's attempt is spent either way.
+   */
+  maxRetryAfterMs?: number;
   /** Random source for the jitter, in [0, 1). */
   random?: () => number;
   /** Shown in lease owners and logs (default a random id). */
@@ -115,6 +120,7 @@ export function createWorker(opts: WorkerOptions): Worker {
     maxMs: opts.backoff?.maxMs ?? 15 * 60_000,
     random: opts.random ?? Math.random,
   };
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 6 * 3600_000;
   const log = opts.logger.child({ worker: id });
   if (concurrency < 1 || perTenantCap < 1 || leaseMs < 100)
     throw new AppError(
@@ -161,6 +167,16 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   type Loaded = { kind: string; payload: Record<string, unknown> } | null;
 
+  /** The handler's own retry time when it gave one (bounded to [now, now + cap]), else backoff. */
+  function nextRunAt(attempt: number, e: unknown): Date {
+    const at = now().getTime();
+    if (isRetryLater(e)) {
+      const wanted = e.retryAt.getTime();
+      if (Number.isFinite(wanted)) return new Date(Math.min(Math.max(wanted, at), at + maxRetryAfterMs));
+    }
+    return new Date(at + retryDelayMs(attempt, e, backoff));
+  }
+
   async function runJob(c: ClaimedJob, abort: AbortController, loaded: Promise<Loaded>): Promise<void> {
     const job = await loaded;
     if (!job) {
@@ -197,6 +213,7 @@ export function createWorker(opts: WorkerOptions): Worker {
         kind: job.kind,
         payload: job.payload,
         attempt: c.attempt,
+        maxAttempts: c.maxAttempts,
         signal: abort.signal,
       });
       clearInterval(heartbeat);
@@ -211,7 +228,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       clearInterval(heartbeat);
       const error = describeError(e).slice(0, 2000);
       const final = (isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts;
-      const retryAt = final ? null : new Date(now().getTime() + retryDelayMs(c.attempt, e, backoff));
+      const retryAt = final ? null : nextRunAt(c.attempt, e);
       if (!(await failJob(db, c, error, retryAt, now()))) {
         stats.lostLeases++;
         jlog.warn('job failed after its lease was lost; its new owner decides its state', { error });

@@ -88,3 +88,47 @@ export function describeError(e: unknown): string {
   }
   return String(e);
 }
+
+/**
+ * A retryable failure that says when to try again (an upstream's `Retry-After`, a model's rate
+ * limit). The job worker reschedules the job at `retryAt` instead of its own backoff, also when
+ * that is far off (minutes), up to the worker's cap for such hints.
+ */
+export class RetryLaterError extends AppError {
+  readonly retryAt: Date;
+  constructor(
+    message: string,
+    retryAt: Date,
+    opts: { code?: ErrorCode; cause?: unknown; detail?: Record<string, unknown> } = {},
+  ) {
+    super(opts.code ?? 'rate_limited', message, {
+      retryable: true,
+      cause: opts.cause,
+      detail: { ...opts.detail, retryAt: retryAt.toISOString() },
+    });
+    this.name = 'RetryLaterError';
+    this.retryAt = retryAt;
+  }
+}
+
+export function isRetryLater(e: unknown): e is RetryLaterError {
+  return e instanceof RetryLaterError;
+}
+
+/**
+ * Milliseconds a `Retry-After` (delta-seconds or an HTTP date) or `retry-after-ms` header asks
+ * for, relative to `now`; null when absent or unreadable.
+ */
+export function retryAfterMs(
+  headers: { get(name: string): string | null } | undefined,
+  now: Date,
+): number | null {
+  if (!headers) return null;
+  const ms = headers.get('retry-after-ms');
+  if (ms && /^\d+(\.\d+)?$/.test(ms.trim())) return Math.ceil(Number(ms));
+  const ra = headers.get('retry-after')?.trim();
+  if (!ra) return null;
+  if (/^\d+(\.\d+)?$/.test(ra)) return Math.ceil(Number(ra) * 1000);
+  const at = Date.parse(ra);
+  return Number.isNaN(at) ? null : Math.max(0, at - now.getTime());
+}

@@ -8,10 +8,12 @@ import type { StoredDraftStatus } from './draft-record.ts';
 /** The marker every note carries: how a reconcile recognizes our note among the ticket's comments. */
 export const noteMarker = (draftId: string) => `[copilot:${draftId}]`;
 
-export function noteBody(draftId: string, status: string): string {
+/** `remark`: one sentence for the agent, e.g. that the offline drafter wrote it because the model failed. */
+export function noteBody(draftId: string, status: string, remark?: string): string {
+  const extra = remark ? ` ${remark.replace(/\.?$/, '.')}` : '';
   return status === 'blocked'
-    ? `Copilot drafted a reply, but the leak guard held it back: review it in the Copilot sidebar before anything is sent. ${noteMarker(draftId)}`
-    : `Copilot: a draft reply is ready for review in the Copilot sidebar. Nothing has been sent to the requester. ${noteMarker(draftId)}`;
+    ? `Copilot drafted a reply, but the leak guard held it back: review it in the Copilot sidebar before anything is sent.${extra} ${noteMarker(draftId)}`
+    : `Copilot: a draft reply is ready for review in the Copilot sidebar. Nothing has been sent to the requester.${extra} ${noteMarker(draftId)}`;
 }
 
 export type NoteResult = { ticketId: string; commentId: string | null; reconciled?: true };
@@ -32,7 +34,7 @@ export function postDraftNote(
     now: () => Date;
     leaseMs?: number | undefined;
   },
-  note: { ticketId: string; draftId: string; status: StoredDraftStatus | string },
+  note: { ticketId: string; draftId: string; status: StoredDraftStatus | string; remark?: string },
 ): Promise<EffectOutcome<NoteResult>> {
   const { zendesk, tenantId, actor, requestId } = args;
   const marker = noteMarker(note.draftId);
@@ -43,7 +45,10 @@ export function postDraftNote(
       key: `zendesk.note:${note.draftId}`,
       kind: 'zendesk.internal_note',
       perform: async () => {
-        const r = await zendesk.addInternalNote(note.ticketId, noteBody(note.draftId, note.status));
+        const r = await zendesk.addInternalNote(
+          note.ticketId,
+          noteBody(note.draftId, note.status, note.remark),
+        );
         return { ticketId: note.ticketId, commentId: r.commentId };
       },
       reconcile: async () => {

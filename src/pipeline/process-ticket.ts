@@ -19,6 +19,7 @@ import { createZendeskProvider } from './context/zendesk-provider.ts';
 import { postDraftNote } from './draft-note.ts';
 import { recordDraft } from './draft-record.ts';
 import type { Drafter } from './drafting/types.ts';
+import { recordFailedUsage } from './drafting/usage.ts';
 import { guardDraft } from './leak-guard.ts';
 import { routeTicket } from './routing.ts';
 import { type PipelineSettings, readPipelineSettings } from './settings.ts';
@@ -118,6 +119,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
 
   let status: string = setup.existing?.status ?? '';
   let created = false;
+  let remark: string | null = null;
   if (!setup.existing) {
     const { settings } = setup;
     const ticket = await loadPipelineTicket(zendesk, p.ticketId, p.event);
@@ -143,6 +145,10 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       context,
       now: now(),
       model: settings.drafting.model,
+      // The last attempt falls back to the offline drafter; failed answers' usage is recorded.
+      attempt: job.attempt,
+      ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
+      onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
     });
     const guard = await withTenant(db, tenantId, (tx) => guardDraft(tx, route, draft.reply));
 
@@ -155,6 +161,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     );
     created = stored.created;
     status = stored.status;
+    if (draft.fallback) remark = draft.fallback.note;
     log.info('draft stored', {
       draftId,
       route: route.level,
@@ -175,7 +182,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       now,
       leaseMs: deps.effectLeaseMs,
     },
-    { ticketId: p.ticketId, draftId, status },
+    { ticketId: p.ticketId, draftId, status, ...(remark ? { remark } : {}) },
   );
   await deps.afterDraft?.({ tenantId, draftId, jobId: job.jobId });
   return { draftId, created, status, notePosted: note.status === 'performed' };

@@ -41,7 +41,17 @@ export const catalogSchema = z
       .max(1000)
       .default([]),
     /** Named URLs; `{account.name}`-style placeholders are filled (URL-encoded) per ticket. */
-    links: z.record(key, z.string().url().max(2000)).default({}),
+    links: z
+      .record(
+        key,
+        z.union([
+          z.string().url().max(2000),
+          z
+            .object({ url: z.string().url().max(2000), purpose: z.string().min(1).max(100).optional() })
+            .strict(),
+        ]),
+      )
+      .default({}),
     kb: z
       .array(z.object({ id: key, title: z.string().min(1).max(500), body: z.string().max(100_000) }))
       .max(5000)
@@ -156,7 +166,11 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
       key: f.key,
       data: { name: f.name, plans: f.plans },
     })),
-    ...Object.entries(c.links).map(([k, url]) => ({ kind: 'link' as const, key: k, data: { url } })),
+    ...Object.entries(c.links).map(([k, l]) => ({
+      kind: 'link' as const,
+      key: k,
+      data: typeof l === 'string' ? { url: l } : { url: l.url, ...(l.purpose ? { purpose: l.purpose } : {}) },
+    })),
     ...c.changelog.map((e, i) => ({ kind: 'changelog' as const, key: `${e.date}-${i + 1}`, data: { ...e } })),
   ];
   if (entries.length) await tx.insert(catalogEntries).values(entries.map((e) => ({ tenantId, ...e })));

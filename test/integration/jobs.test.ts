@@ -9,7 +9,7 @@ import { redriveDeadJobs } from '../../src/jobs/redrive.ts';
 import { completeJob, failJob } from '../../src/jobs/store.ts';
 import type { JobContext, JobHandler } from '../../src/jobs/types.ts';
 import { createWorker, retryDelayMs, type WorkerOptions } from '../../src/jobs/worker.ts';
-import { AppError } from '../../src/lib/errors.ts';
+import { AppError, RetryLaterError } from '../../src/lib/errors.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { activeTenantIds } from '../../src/tenancy/lookup.ts';
@@ -311,6 +311,45 @@ describe.each(backends())('job queue on %s', (backend) => {
         },
       ),
     ).toBe(30_000);
+  });
+
+  it("a handler's RetryLaterError reschedules the job at its retryAt (also minutes away), capped by maxRetryAfterMs", async () => {
+    await clearQueue();
+    await freshTenants();
+    await withTenant(database.db, a, (tx) =>
+      queue.enqueue(tx, a, { kind: 'limited', payload: {}, maxAttempts: 3 }),
+    );
+    let clock = Date.now() + 1000;
+    const asked: number[] = [120_000, 48 * 3600_000];
+    const w = worker({
+      now: () => new Date(clock),
+      random: () => 0.5,
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+      maxRetryAfterMs: 3600_000,
+      handlers: {
+        limited: async () => {
+          throw new RetryLaterError('model rate limited', new Date(clock + asked.shift()!));
+        },
+      },
+    });
+    await w.runUntilIdle();
+    let [row] = await jobRows(database, a);
+    // Exactly the Retry-After time: past the backoff cap (60 s) and not jittered.
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row!.runAt.getTime() - clock).toBe(120_000);
+    clock += 121_000;
+    await w.runUntilIdle();
+    [row] = await jobRows(database, a);
+    // Two days asked, one hour allowed.
+    expect(row).toMatchObject({ status: 'queued', attempts: 2 });
+    expect(row!.runAt.getTime() - clock).toBe(3600_000);
+    clock += 3601_000;
+    asked.push(1000);
+    await w.runUntilIdle();
+    [row] = await jobRows(database, a);
+    // The last attempt: a retry time does not keep a job alive past maxAttempts.
+    expect(row).toMatchObject({ status: 'dead', attempts: 3 });
+    expect(row!.lastError).toBe('rate_limited: model rate limited');
   });
 
   it('a non-retryable AppError dead-letters at once', async () => {

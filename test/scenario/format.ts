@@ -32,7 +32,15 @@ export const scenarioSchema = z
                   .passthrough(),
               )
               .default([]),
-            links: z.record(z.string(), z.string()).default({}),
+            links: z
+              .record(
+                z.string(),
+                z.union([
+                  z.string(),
+                  z.object({ url: z.string(), purpose: z.string().optional() }).passthrough(),
+                ]),
+              )
+              .default({}),
             kb: z.array(z.object({ id: z.string(), title: z.string(), body: z.string() })).default([]),
             changelog: z
               .array(
@@ -92,12 +100,15 @@ export const scenarioSchema = z
       via: z.string().nullish(),
       createdAt: z.string().nullish(),
     }),
-    expect: z.object({
-      route: z.enum(['account', 'end_user', 'unknown']),
-      accountId: z.string().nullable(),
-      draftMentions: z.array(z.string()).default([]),
-      draftMustNotMention: z.array(z.string()).default([]),
-    }),
+    expect: z
+      .object({
+        route: z.enum(['account', 'end_user', 'unknown']),
+        accountId: z.string().nullable(),
+        draftMentions: z.array(z.string()).default([]),
+        draftMustNotMention: z.array(z.string()).default([]),
+        language: z.string().min(2).max(8).optional(),
+      })
+      .passthrough(),
   })
   .passthrough();
 

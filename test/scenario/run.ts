@@ -14,6 +14,7 @@ import { createLogger } from '../../src/lib/logger.ts';
 import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import type { TokenProvider } from '../../src/oauth/token-provider.ts';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../src/pipeline/context/context-api.ts';
+import { DRAFT_LANGUAGES, detectLanguage } from '../../src/pipeline/drafting/language.ts';
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
 import type { Drafter } from '../../src/pipeline/drafting/types.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../../src/pipeline/process-ticket.ts';
@@ -48,6 +49,17 @@ export interface ScenarioResult {
   citations: string[];
   pass: boolean;
   failures: string[];
+  /** The drafter that wrote the stored draft (`offline`, `openai`) and the language it is in. */
+  drafter?: string | null;
+  language?: string | null;
+  /** Context sources that did not arrive (from the stored context snapshot). */
+  missing?: { source: string; reason: string }[];
+  /**
+   * Milliseconds: `context` is the loader's total; `zendesk` and `context_api` are the spans from
+   * the first request to the last answer that provider's upstream saw (the catalog reads our own
+   * database, inside `context`); `total` is webhook to stored draft.
+   */
+  timings?: Record<string, number>;
 }
 
 export interface RunOptions {
@@ -83,7 +95,22 @@ function contextFacts(s: Scenario, accountId: string, keys: string[], endUserEma
   });
 }
 
-export function zendeskHandlers(s: Scenario, notes: { body: string; public: boolean }[]): RequestHandler[] {
+/** First request and last answer an upstream saw, per provider (performance.now()). */
+export type Spans = Record<string, { first: number; last: number }>;
+
+function mark(spans: Spans | undefined, name: string, at: 'first' | 'last') {
+  if (!spans) return;
+  const now = performance.now();
+  const span = spans[name];
+  if (!span) spans[name] = { first: now, last: now };
+  else if (at === 'last') span.last = now;
+}
+
+export function zendeskHandlers(
+  s: Scenario,
+  notes: { body: string; public: boolean }[],
+  spans?: Spans,
+): RequestHandler[] {
   const base = `https://${s.tenant.zendeskSubdomain}.zendesk.com`;
   const unauthorized = () => HttpResponse.json({ error: 'invalid_token' }, { status: 401 });
   const authorized = (request: Request) => request.headers.get('authorization') === `Bearer ${ZENDESK_TOKEN}`;
@@ -98,9 +125,12 @@ export function zendeskHandlers(s: Scenario, notes: { body: string; public: bool
       created_at: typeof x.createdAt === 'string' ? x.createdAt : null,
     }));
   return [
-    http.all(`${base}/*`, ({ request }) => (authorized(request) ? undefined : unauthorized())),
+    http.all(`${base}/*`, ({ request }) => {
+      if (request.method === 'GET') mark(spans, 'zendesk', 'first');
+      return authorized(request) ? undefined : unauthorized();
+    }),
     http.get(`${base}/api/v2/tickets/${t.id}.json`, () =>
-      HttpResponse.json({
+      done(spans, {
         ticket: {
           id: t.id,
           subject: t.subject,
@@ -121,14 +151,12 @@ export function zendeskHandlers(s: Scenario, notes: { body: string; public: bool
       }),
     ),
     http.get(`${base}/api/v2/brands/${BRAND_ID}.json`, () =>
-      HttpResponse.json({ brand: { id: BRAND_ID, name: t.brand } }),
+      done(spans, { brand: { id: BRAND_ID, name: t.brand } }),
     ),
     http.get(`${base}/api/v2/users/${REQUESTER_ID}/tickets/requested.json`, () =>
-      HttpResponse.json({ tickets: [] }),
+      done(spans, { tickets: [] }),
     ),
-    http.get(`${base}/api/v2/organizations/${ORG_ID}/tickets.json`, () =>
-      HttpResponse.json({ tickets: recent }),
-    ),
+    http.get(`${base}/api/v2/organizations/${ORG_ID}/tickets.json`, () => done(spans, { tickets: recent })),
     http.put(`${base}/api/v2/tickets/${t.id}.json`, async ({ request }) => {
       const body = (await request.json()) as { ticket?: { comment?: { body?: string; public?: boolean } } };
       notes.push({ body: body.ticket?.comment?.body ?? '', public: body.ticket?.comment?.public ?? true });
@@ -140,13 +168,20 @@ export function zendeskHandlers(s: Scenario, notes: { body: string; public: bool
   ];
 }
 
+function done(spans: Spans | undefined, body: Record<string, unknown>) {
+  mark(spans, 'zendesk', 'last');
+  return HttpResponse.json(body);
+}
+
 export function contextApiHandler(
   s: Scenario,
   url: string,
   secret: string,
   calls: { level: string }[],
+  spans?: Spans,
 ): RequestHandler {
   return http.post(url, async ({ request }) => {
+    mark(spans, 'context_api', 'first');
     const raw = await request.text();
     const ts = request.headers.get(TIMESTAMP_HEADER) ?? '';
     const sig = request.headers.get(SIGNATURE_HEADER) ?? '';
@@ -160,6 +195,7 @@ export function contextApiHandler(
       level: string;
     };
     calls.push({ level: body.level });
+    mark(spans, 'context_api', 'last');
     return HttpResponse.json({
       facts: contextFacts(s, body.account.id, body.keys, body.endUser?.email ?? null),
     });
@@ -184,9 +220,27 @@ export async function seedScenario(
   await withTenant(database.db, tenantId, async (tx) => {
     // The same verbs the admin configuration API uses (src/pipeline/tenant-config.ts).
     const ctx = { tenantId, tx, actor: { type: 'cli', name: 'scenario-runner' } as const };
-    await updateSettings(ctx, { routing: s.tenant.routing });
+    // A wide context deadline: whether a draft is right must not depend on the machine's load
+    // (the 800 ms default is the product's; the loader's deadline has its own tests).
+    await updateSettings(ctx, {
+      routing: s.tenant.routing,
+      context: { deadlineMs: 15_000, kbLimit: 3, recentTickets: 5 },
+    });
     await setContextApi(ctx, vault, { url: contextUrl, secret: contextSecret });
-    await replaceCatalog(ctx, { ...s.tenant.catalog, playbooks: s.tenant.playbooks });
+    const c = s.tenant.catalog;
+    await replaceCatalog(ctx, {
+      plans: c.plans.map((x) => ({ key: x.key, name: x.name, monthlyPrice: x.monthlyPrice ?? null })),
+      features: c.features.map((x) => ({ key: x.key, name: x.name, plans: x.plans })),
+      links: Object.fromEntries(
+        Object.entries(c.links).map(([k, l]) => [
+          k,
+          typeof l === 'string' ? l : { url: l.url, ...(l.purpose ? { purpose: l.purpose } : {}) },
+        ]),
+      ),
+      kb: c.kb.map((a) => ({ id: a.id, title: a.title, body: a.body })),
+      changelog: c.changelog.map((e) => ({ date: e.date, title: e.title, body: e.body })),
+      playbooks: s.tenant.playbooks,
+    });
     await syncDirectory(ctx, {
       mode: 'replace',
       accounts: s.accounts.map((a) => ({
@@ -219,7 +273,13 @@ export async function seedScenario(
  */
 export async function setupScenarioPipeline(
   s: Scenario,
-  opts: { database: Database; server: RunOptions['server']; drafter?: Drafter; handlers?: RequestHandler[] },
+  opts: {
+    database: Database;
+    server: RunOptions['server'];
+    drafter?: Drafter;
+    handlers?: RequestHandler[];
+    spans?: Spans;
+  },
 ) {
   const { database } = opts;
   const now = new Date(s.now);
@@ -233,8 +293,8 @@ export async function setupScenarioPipeline(
   const contextCalls: { level: string }[] = [];
   opts.server.use(
     ...(opts.handlers ?? []),
-    ...zendeskHandlers(s, notes),
-    contextApiHandler(s, contextUrl, contextSecret, contextCalls),
+    ...zendeskHandlers(s, notes, opts.spans),
+    contextApiHandler(s, contextUrl, contextSecret, contextCalls, opts.spans),
   );
   // The real token manager: reads and opens the connection's sealed access token.
   const tokens: TokenProvider = createTokenManager({
@@ -269,12 +329,23 @@ export async function setupScenarioPipeline(
   };
 }
 
+/**
+ * The language a draft must be in when the file does not say: the ticket's, where the offline
+ * drafter writes it (en, de, es, fr, pt); otherwise no check (the draft is English and flagged).
+ */
+function ticketLanguage(s: Scenario): string | null {
+  const lang = detectLanguage(`${s.ticket.subject}\n${s.ticket.body}`);
+  return lang && (DRAFT_LANGUAGES as readonly string[]).includes(lang) ? lang : null;
+}
+
 export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const failures: string[] = [];
   const database = await openDatabase({ dataDir: 'memory://' });
   try {
     await database.migrate();
-    const seeded = await setupScenarioPipeline(s, { database, ...opts });
+    const spans: Spans = {};
+    const seeded = await setupScenarioPipeline(s, { database, ...opts, spans });
+    const started = performance.now();
     const { now, clock, vault, logger, tokens, handler, notes } = seeded;
     // The ticket arrives as Zendesk sends it: the trigger body, signed with the hook's secret.
     const app = createApp({
@@ -331,6 +402,10 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       failures.push(`accountId ${draft.accountId}, expected ${s.expect.accountId}`);
     if (draft.status === 'blocked') failures.push('the leak guard blocked the draft');
     const lower = draft.body.toLowerCase();
+    const detected = detectLanguage(draft.body);
+    const expectedLanguage = s.expect.language ?? ticketLanguage(s);
+    if (expectedLanguage && detected !== expectedLanguage)
+      failures.push(`draft language ${detected ?? 'unknown'}, expected ${expectedLanguage}`);
     for (const m of s.expect.draftMentions)
       if (!lower.includes(m.toLowerCase())) failures.push(`draft does not mention "${m}"`);
     for (const m of s.expect.draftMustNotMention)
@@ -340,6 +415,11 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       failures.push(
         `expected one internal note on the ticket, saw ${notes.length} (${internal.length} internal)`,
       );
+    const snapshot = draft.contextSnapshot as { missing?: ScenarioResult['missing']; elapsedMs?: number };
+    const timings: Record<string, number> = { total: Math.round(performance.now() - started) };
+    if (typeof snapshot.elapsedMs === 'number') timings.context = snapshot.elapsedMs;
+    for (const [name, span] of Object.entries(spans))
+      timings[name] = Math.round((span.last - span.first) * 10) / 10;
     return {
       id: s.id,
       route: draft.route,
@@ -348,6 +428,10 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       citations: draft.citations,
       pass: failures.length === 0,
       failures,
+      drafter: draft.drafter,
+      language: detected,
+      missing: snapshot.missing ?? [],
+      timings,
     };
   } finally {
     await database.close();

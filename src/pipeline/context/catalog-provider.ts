@@ -2,6 +2,8 @@ import { eq, sql } from 'drizzle-orm';
 import { type Db, rowsOf } from '../../db/client.ts';
 import { accounts, catalogEntries, playbooks } from '../../db/schema/index.ts';
 import { withTenant } from '../../db/tenant.ts';
+import { detectLanguage } from '../drafting/language.ts';
+import { isStopword } from '../drafting/text.ts';
 import type { ContextFact } from '../types.ts';
 import type { ContextProvider, ProviderInput } from './loader.ts';
 
@@ -43,12 +45,31 @@ export function fillLink(template: string, source: Record<string, unknown> | nul
   return failed ? null : out;
 }
 
-/** The ticket's words as a full-text query with OR semantics (any word may match; rank orders). */
+/**
+ * The ticket's content words as a full-text query with OR semantics (any word may match; rank
+ * orders). Function words of the drafter's languages are left out: the `simple` configuration
+ * has no stopwords of its own, and "the" or "der" would match every article.
+ */
 export function ticketSearchText(text: string): string {
   const words = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])].filter(
-    (w) => w.length > 1 && w !== 'or',
+    (w) => w.length > 1 && w !== 'or' && !isStopword(w),
   );
   return words.slice(0, 40).join(' or ');
+}
+
+/** PostgreSQL text-search configuration for a detected language (`simple` when none fits). */
+export const TS_CONFIG: Record<string, string> = {
+  en: 'english',
+  de: 'german',
+  es: 'spanish',
+  fr: 'french',
+  pt: 'portuguese',
+  it: 'italian',
+  nl: 'dutch',
+};
+
+export function searchConfig(text: string): string {
+  return TS_CONFIG[detectLanguage(text) ?? ''] ?? 'simple';
 }
 
 export function createCatalogProvider(opts: CatalogProviderOptions): ContextProvider {
@@ -58,15 +79,31 @@ export function createCatalogProvider(opts: CatalogProviderOptions): ContextProv
       const { route, ticket } = input;
       const fetchedAt = input.now.toISOString();
       const isAccount = route.level === 'account' && route.accountId !== null;
-      const query = ticketSearchText(`${ticket.subject}\n${ticket.body}`);
+      const text = `${ticket.subject}\n${ticket.body}`;
+      const query = ticketSearchText(text);
+      const config = searchConfig(text);
       const data = await withTenant(opts.db, input.tenantId, async (tx) => {
         const entries = await tx.select().from(catalogEntries);
         const kb = query
           ? rowsOf<{ id: string; title: string; body: string; rank: number }>(
+              // Three matches, any of which finds an article: the stored English vector, the
+              // ticket's language (stemmed), and `simple` (exact words, any language). Title and
+              // body weigh the same ({D,C,B,A} = {0.1,0.2,1,1}): a title cannot drown the body.
               await tx.execute(sql`
-                select id, title, body, ts_rank(search, q) as rank
-                from kb_articles, websearch_to_tsquery('english', ${query}) q
-                where search @@ q
+                select id, title, body, rank from (
+                  select id, title, body,
+                    ts_rank('{0.1,0.2,1.0,1.0}', search, qe)
+                      + ts_rank(to_tsvector(${config}::regconfig, title || ' ' || body), ql)
+                      + ts_rank(to_tsvector('simple', title || ' ' || body), qs) as rank,
+                    search @@ qe
+                      or to_tsvector(${config}::regconfig, title || ' ' || body) @@ ql
+                      or to_tsvector('simple', title || ' ' || body) @@ qs as hit
+                  from kb_articles,
+                    websearch_to_tsquery('english', ${query}) qe,
+                    websearch_to_tsquery(${config}::regconfig, ${query}) ql,
+                    websearch_to_tsquery('simple', ${query}) qs
+                ) found
+                where hit
                 order by rank desc, id
                 limit ${opts.kbLimit}`),
             )
@@ -132,7 +169,11 @@ export function createCatalogProvider(opts: CatalogProviderOptions): ContextProv
             id: `catalog:link:${e.key}`,
             source: 'catalog',
             key: 'link',
-            value: { key: e.key, url },
+            value: {
+              key: e.key,
+              url,
+              ...(typeof e.data.purpose === 'string' ? { purpose: e.data.purpose } : {}),
+            },
             visibility: hasPlaceholders ? 'account' : 'public',
           });
         } else if (e.kind === 'changelog') {

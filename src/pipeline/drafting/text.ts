@@ -8,8 +8,22 @@ const STOPWORDS = new Set(
   us was we were what when where which who why will with you your yours hi hello hey thanks thank please
   just since also any all about after before still get got help someone customer customers asks ask
   asked says say said reports report reported tell told want wants would should need needs one other others
-  like know see seen sure way here now new`.split(/\s+/),
+  like know see seen sure way here now new
+  der die das den dem des ein eine einen einem einer und oder ist sind war wir ihr sie es ich mich mir
+  uns unser unsere nicht kein keine mit von zu im auf für aus bei nach seit wie was warum wann wo hallo
+  danke bitte auch noch schon aber wenn dass hat haben kann können
+  el la los las un una unos unas y o es son fue nosotros mi mis su sus tu tus no con de del al en por
+  para que como qué cuando donde hola gracias favor pero ya muy hay desde
+  le les une des et ou est sont nous vous je mon ma mes notre nos votre vos pas ne avec du au aux dans
+  sur pour que qui comment quoi quand où bonjour merci mais déjà très il elle depuis
+  os um uma uns umas é são foi nós meu minha meus minhas seu sua seus suas não com do da dos das ao em
+  no na nos nas pelo pela que como quando onde olá obrigado obrigada mas já muito há`.split(/\s+/),
 );
+
+/** Whether `word` (lower case) is a function word in one of the drafter's languages. */
+export function isStopword(word: string): boolean {
+  return STOPWORDS.has(word);
+}
 
 /** A crude English stem: enough for "fires"/"fire", "changes"/"change", "missing"/"miss". */
 export function stem(word: string): string {

@@ -9,6 +9,14 @@ export interface DraftInput {
   now: Date;
   /** The tenant's model setting (used by model-backed drafters). */
   model: string;
+  /** The job attempt drafting this (1-based) and the job's limit: the last one falls back offline. */
+  attempt?: number;
+  maxAttempts?: number;
+  /**
+   * Called with the usage of a model answer that could not be used (malformed, wrong schema)
+   * when the attempt fails without a draft, so the tokens are still recorded.
+   */
+  onFailedUsage?: (usage: LlmUsage) => void | Promise<void>;
 }
 
 export interface LlmUsage {
@@ -29,6 +37,8 @@ export interface DraftResult {
   drafter: string;
   model: string | null;
   usage?: LlmUsage;
+  /** Set when the model failed and the offline drafter wrote this draft instead. */
+  fallback?: { from: string; reason: string; note: string };
 }
 
 export interface Drafter {
