@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * The longest files, measured (see README, "Tests"), start first: with two workers, a long file
+ * The longest files, measured (see README, "Tests and wall time"), start first: with two workers, a long file
  * that starts last is the suite's tail. Without this, a clean checkout (no vitest cache) orders
  * files by size, and the scenario suite, a small file that runs for the longest, comes last.
  */
