@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { auditEvents, oauthStates, tenants, zendeskConnections } from '../../src/db/schema/index.ts';
+import { auditEvents, oauthStates, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { isSecondLiveConnection } from '../../src/oauth/connections.ts';
 import { createOAuthState } from '../../src/oauth/state-store.ts';
