@@ -78,5 +78,6 @@ CREATE POLICY "tenant_isolation" ON "draft_deliveries" AS PERMISSIVE FOR ALL TO 
 CREATE POLICY "tenant_isolation" ON "draft_versions" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
 CREATE POLICY "tenant_isolation" ON "sidebar_credentials" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
 CREATE POLICY "tenant_isolation" ON "sidebar_installations" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
-CREATE POLICY "tenant_isolation" ON "sidebar_settings" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));-- FORCE RLS and grants on the new tenant tables (0002_security.sql).
+CREATE POLICY "tenant_isolation" ON "sidebar_settings" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
+-- FORCE RLS and grants on the new tenant tables (0002_security.sql).
 SELECT app_secure_tenant_tables();
