@@ -72,6 +72,8 @@ export const catalogSchema = z
           key,
           when: z.string().min(1).max(2000),
           steps: z.array(z.string().min(1).max(2000)).max(50).default([]),
+          /** Internal guidance by default: only `end_user` / `public` playbooks reach end-user prompts. */
+          visibility: z.enum(['account', 'end_user', 'public']).default('account'),
         }),
       )
       .max(500)
@@ -178,7 +180,15 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
   if (c.playbooks.length) {
     await tx
       .insert(playbooks)
-      .values(c.playbooks.map((p) => ({ tenantId, key: p.key, whenText: p.when, steps: p.steps })));
+      .values(
+        c.playbooks.map((p) => ({
+          tenantId,
+          key: p.key,
+          whenText: p.when,
+          steps: p.steps,
+          visibility: p.visibility,
+        })),
+      );
   }
   const counts = {
     plans: c.plans.length,

@@ -4,6 +4,7 @@ import {
   catalogEntries,
   endUsers,
   kbArticles,
+  playbooks,
   tenantSecrets,
 } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -109,6 +110,31 @@ describe.each(backends())('admin configuration API on %s', (backend) => {
     expect(rows.audit[0]!.actor).toEqual({ type: 'admin', userId: 'U1', via: 'slack_oidc' });
     const other = await withTenant(database.db, otherTenant, (tx) => tx.select().from(catalogEntries));
     expect(other).toEqual([]);
+  });
+
+  it("stores a playbook's visibility (internal by default); an unknown visibility is refused and changes nothing", async () => {
+    const books = [
+      { key: 'internal', when: 'refund questions', steps: ['Check the ledger'] },
+      { key: 'shoppers', when: 'loyalty points', steps: ['Explain points'], visibility: 'end_user' },
+    ];
+    expect((await put('/admin/api/catalog', { ...catalog, playbooks: books })).status).toBe(200);
+    const read = () =>
+      withTenant(database.db, tenantId, async (tx) =>
+        (await tx.select().from(playbooks)).map((b) => [b.key, b.visibility]).sort(),
+      );
+    expect(await read()).toEqual([
+      ['internal', 'account'],
+      ['shoppers', 'end_user'],
+    ]);
+    const bad = await put('/admin/api/catalog', {
+      ...catalog,
+      playbooks: [{ key: 'x', when: 'y', visibility: 'everyone' }],
+    });
+    expect(bad.status).toBe(400);
+    expect(await read()).toEqual([
+      ['internal', 'account'],
+      ['shoppers', 'end_user'],
+    ]);
   });
 
   it('syncs the directory so routing finds the account by email domain, without a code change', async () => {

@@ -48,6 +48,10 @@ export const playbooks = pgTable(
     whenText: text('when_text').notNull(),
     steps: jsonb('steps').$type<string[]>().notNull().default([]),
     autoSend: boolean('auto_send').notNull().default(false),
+    /** Who may see this guidance in a prompt: `account` (internal, the default), `end_user`, `public`. */
+    visibility: text('visibility', { enum: ['account', 'end_user', 'public'] })
+      .notNull()
+      .default('account'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -206,7 +206,13 @@ export function createCatalogProvider(opts: CatalogProviderOptions): ContextProv
           id: `playbook:${b.key}`,
           source: 'playbooks',
           key: 'playbook',
-          value: { key: b.key, when: b.whenText, steps: b.steps, autoSend: b.autoSend },
+          value: {
+            key: b.key,
+            when: b.whenText,
+            steps: b.steps,
+            autoSend: b.autoSend,
+            visibility: b.visibility,
+          },
           visibility: 'public',
         });
       }

@@ -1,0 +1,1 @@
+ALTER TABLE "playbooks" ADD COLUMN "visibility" text DEFAULT 'account' NOT NULL;
