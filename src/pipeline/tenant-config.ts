@@ -178,17 +178,15 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
   if (entries.length) await tx.insert(catalogEntries).values(entries.map((e) => ({ tenantId, ...e })));
   if (c.kb.length) await tx.insert(kbArticles).values(c.kb.map((a) => ({ tenantId, ...a })));
   if (c.playbooks.length) {
-    await tx
-      .insert(playbooks)
-      .values(
-        c.playbooks.map((p) => ({
-          tenantId,
-          key: p.key,
-          whenText: p.when,
-          steps: p.steps,
-          visibility: p.visibility,
-        })),
-      );
+    await tx.insert(playbooks).values(
+      c.playbooks.map((p) => ({
+        tenantId,
+        key: p.key,
+        whenText: p.when,
+        steps: p.steps,
+        visibility: p.visibility,
+      })),
+    );
   }
   const counts = {
     plans: c.plans.length,
