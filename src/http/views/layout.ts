@@ -95,8 +95,8 @@ export function pageCsp(opts: SendPageOptions = {}, hasScripts = false): string 
 
 /** Renders `Layout(props)` with our page headers (no-store, strict CSP, framing denied by default). */
 export async function sendPage(
-  // biome-ignore lint/suspicious/noExplicitAny: any Hono env: the page needs no variables.
-  c: Context<any>,
+  // Any route's context: the page reads no variables, only sets headers and the body.
+  c: Context,
   props: LayoutProps,
   opts: SendPageOptions = {},
 ): Promise<Response> {
