@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { HttpResponse, http, type RequestHandler } from 'msw';
 import type { setupServer } from 'msw/node';
 import { createApp } from '../../src/app.ts';
@@ -67,6 +67,12 @@ export interface RunOptions {
   drafter?: Drafter;
   /** Extra handlers registered before the scenario's own (e.g. an OpenAI mock). */
   handlers?: RequestHandler[];
+  /**
+   * A migrated database shared by several scenarios, one tenant each (the suite opens one: a
+   * PGlite start-up costs seconds, a tenant milliseconds). Without it, the scenario gets a fresh
+   * in-memory database of its own.
+   */
+  database?: Database;
 }
 
 /** The Zendesk access token sealed into the scenario's connection; the mock requires it. */
@@ -340,11 +346,14 @@ function ticketLanguage(s: Scenario): string | null {
 
 export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const failures: string[] = [];
-  const database = await openDatabase({ dataDir: 'memory://' });
+  const own = !opts.database;
+  const database = opts.database ?? (await openDatabase({ dataDir: 'memory://' }));
+  let tenantId: string | null = null;
   try {
-    await database.migrate();
+    if (own) await database.migrate();
     const spans: Spans = {};
-    const seeded = await setupScenarioPipeline(s, { database, ...opts, spans });
+    const seeded = await setupScenarioPipeline(s, { ...opts, database, spans });
+    tenantId = seeded.tenantId;
     const started = performance.now();
     const { now, clock, vault, logger, tokens, handler, notes } = seeded;
     // The ticket arrives as Zendesk sends it: the trigger body, signed with the hook's secret.
@@ -434,6 +443,26 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       timings,
     };
   } finally {
-    await database.close();
+    if (own) await database.close();
+    else if (tenantId) await retireScenarioTenant(database, tenantId);
   }
+}
+
+/**
+ * Leaves a shared database ready for the next scenario: the tenant's Zendesk subdomain is freed
+ * (subdomains are unique across tenants, and scenario files may reuse one), and any job it left
+ * unfinished is ended, so the next scenario's worker (whose mocks serve another Zendesk) never
+ * runs it. Its rows stay: later scenarios run beside other tenants' data, as production does.
+ */
+async function retireScenarioTenant(database: Database, tenantId: string): Promise<void> {
+  await withTenant(database.db, tenantId, async (tx) => {
+    await tx
+      .update(zendeskConnections)
+      .set({ subdomain: `retired-${tenantId.toLowerCase()}`, status: 'revoked' })
+      .where(eq(zendeskConnections.tenantId, tenantId));
+    await tx
+      .update(jobs)
+      .set({ status: 'dead', lastError: 'scenario finished' })
+      .where(and(eq(jobs.tenantId, tenantId), inArray(jobs.status, ['queued', 'running'])));
+  });
 }
