@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { inject } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/client.ts';
 import { randomToken } from '../../src/lib/ids.ts';
@@ -7,6 +8,13 @@ export type Backend = 'pglite' | 'postgres';
 /** The backends database suites run on: PGlite always, PostgreSQL when a server answers. */
 export function backends(): Backend[] {
   return inject('pgAdminUrl') ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+let template: Promise<Blob> | undefined;
+/** The migrated PGlite template the global set-up wrote, read once per worker. */
+export function pgliteTemplate(): Promise<Blob> {
+  template ??= readFile(inject('pgliteTemplate')).then((b) => new Blob([new Uint8Array(b)]));
+  return template;
 }
 
 /** The login role the server connects as in production (migration 0006); tests use it too. */
@@ -49,7 +57,8 @@ async function ensureRuntimeLogin(admin: import('postgres').Sql): Promise<void> 
  */
 export async function createTestDatabase(backend: Backend): Promise<TestDatabase> {
   if (backend === 'pglite') {
-    const database = await openDatabase({ dataDir: 'memory://' });
+    const database = await openDatabase({ dataDir: 'memory://', pgliteTemplate: await pgliteTemplate() });
+    // Already migrated; this checks so (a no-op when the template is current) and installs the claim key.
     await database.migrate();
     return database;
   }

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../src/db/client.ts';
+import type { Database } from '../../src/db/client.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { parseScenario } from '../scenario/format.ts';
 import { runScenario } from '../scenario/run.ts';
@@ -22,8 +23,7 @@ const server = useMsw();
 // seeding a tenant milliseconds. Every scenario so also runs beside other tenants' directories.
 let database: Database;
 beforeAll(async () => {
-  database = await openDatabase({ dataDir: 'memory://' });
-  await database.migrate();
+  database = await createTestDatabase('pglite');
 });
 afterAll(async () => {
   await database?.close();
