@@ -61,6 +61,11 @@ export interface OpenDatabaseOptions {
   url?: string | undefined;
   /** PGlite data directory; `memory://` for an in-memory database. */
   dataDir?: string;
+  /**
+   * PostgreSQL only: called with every statement's text (placeholders, never the parameters)
+   * before it is sent; benchmarks count the statements a ticket costs.
+   */
+  onStatement?: ((statement: string) => void) | undefined;
   /** PGlite only: start from this dump (see `Database.dump`) instead of an empty cluster. */
   pgliteTemplate?: Blob | undefined;
   /** postgres.js pool size. */
@@ -79,19 +84,24 @@ async function installClaimKey(db: Db): Promise<void> {
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
   const database = opts.url
-    ? await openPostgres(opts.url, opts.maxConnections ?? 10)
+    ? await openPostgres(opts.url, opts.maxConnections ?? 10, opts.onStatement)
     : await openPglite(opts.dataDir ?? 'memory://', opts.pgliteTemplate);
   if (opts.claimKey) setClaimKey(database.db, opts.claimKey);
   return database;
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+async function openPostgres(
+  url: string,
+  max: number,
+  onStatement?: (statement: string) => void,
+): Promise<Database> {
   const { default: postgres } = await import('postgres');
   const { drizzle } = await import('drizzle-orm/postgres-js');
   const client = postgres(url, {
     max,
     onnotice: () => {},
     connection: { application_name: 'helpdesk-copilot' },
+    ...(onStatement ? { debug: (_connection: number, query: string) => onStatement(query) } : {}),
   });
   const db = drizzle(client, { schema }) as unknown as Db;
   return {

@@ -31,8 +31,8 @@ export { TICKET_JOB_KIND };
 /**
  * The job handler for kind `zendesk.ticket`, in four steps:
  * read (connection, settings, existing draft; the ticket through the typed Zendesk methods;
- * route; context) -> compute (draft, leak guard) -> write (`recordDraft`: draft, usage and audit
- * events in one transaction) -> effect (`postDraftNote`: one internal note, through the
+ * route; context) -> compute (draft) -> check and write (leak guard, then `recordDraft`: draft,
+ * usage and audit events, all in one transaction) -> effect (`postDraftNote`: one internal note, through the
  * exactly-once effect ledger).
  *
  * At-least-once safe: the draft id is derived from (tenant, ticket, event key), so a retried job
@@ -150,15 +150,15 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
       onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
     });
-    const guard = await withTenant(db, tenantId, (tx) => guardDraft(tx, route, draft.reply));
-
-    // Write: draft, usage and audit events together.
-    const stored = await withTenant(db, tenantId, (tx) =>
-      recordDraft(
+    // Check and write in one transaction: the guard's verdict on the directory it read, then
+    // draft, usage and audit events together.
+    const stored = await withTenant(db, tenantId, async (tx) => {
+      const guard = await guardDraft(tx, route, draft.reply);
+      return recordDraft(
         { tenantId, tx, actor: ACTOR, requestId: job.jobId },
         { draftId, ticket, route, context, draft, guard, now: now() },
-      ),
-    );
+      );
+    });
     created = stored.created;
     status = stored.status;
     if (draft.fallback) remark = draft.fallback.note;

@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { AppError, RetryLaterError, retryAfterMs } from '../../lib/errors.ts';
 import { randomToken } from '../../lib/ids.ts';
 import { type ContextFact, type Visibility, visibleAt } from '../types.ts';
@@ -257,21 +257,30 @@ function requestError(cause: unknown, now: Date): AppError {
 }
 
 export function createOpenAiDrafter(opts: OpenAiDrafterOptions): Drafter {
-  const client = new OpenAI({
-    apiKey: opts.apiKey,
-    ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
-    timeout: opts.timeoutMs ?? 30_000,
-    maxRetries: opts.maxRetries ?? 0,
-    // Resolve fetch per call (msw and other interceptors patch the global after construction).
-    fetch: (url, init) => globalThis.fetch(url, init),
-  });
+  // The SDK is loaded at the first draft, not at start: a server without a key never loads it,
+  // and one with a key does not pay for it before the first ticket (bench/server-rss.ts).
+  let client: Promise<OpenAI> | undefined;
+  const sdk = () => {
+    client ??= import('openai').then(
+      ({ default: OpenAISdk }) =>
+        new OpenAISdk({
+          apiKey: opts.apiKey,
+          ...(opts.baseURL ? { baseURL: opts.baseURL } : {}),
+          timeout: opts.timeoutMs ?? 30_000,
+          maxRetries: opts.maxRetries ?? 0,
+          // Resolve fetch per call (msw and other interceptors patch the global after construction).
+          fetch: (url, init) => globalThis.fetch(url, init),
+        }),
+    );
+    return client;
+  };
   return {
     name: 'openai',
     async draft(input: DraftInput): Promise<DraftResult> {
       const prompt = buildDraftPrompt(input);
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
-        completion = await client.chat.completions.create({
+        completion = await (await sdk()).chat.completions.create({
           model: input.model,
           temperature: 0.2,
           messages: [
