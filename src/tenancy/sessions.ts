@@ -27,7 +27,8 @@ export interface NewSession {
 
 /**
  * Creates a session for an already verified user (OIDC sign-in or the local admin link) and
- * audits it in the same transaction; `403 tenant_inactive` for a tenant that is not active. Returns the cookie value, which is never stored.
+ * audits it in the same transaction; `403 tenant_inactive` for a tenant that is not active.
+ * Returns the cookie value, which is never stored.
  */
 export async function createSession(db: Db, input: NewSession): Promise<{ token: string; expiresAt: Date }> {
   const now = input.now ?? new Date();
@@ -106,16 +107,6 @@ export async function lookupSession(db: Db, token: string, now = new Date()): Pr
       },
     };
   });
-}
-
-/** The principal of a session cookie value, or undefined (see lookupSession). */
-export async function principalForSession(
-  db: Db,
-  token: string,
-  now = new Date(),
-): Promise<Principal | undefined> {
-  const found = await lookupSession(db, token, now);
-  return found.kind === 'principal' ? found.principal : undefined;
 }
 
 /** Ends a session (sign out). Idempotent; audited when a session was actually removed. */
