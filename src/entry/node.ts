@@ -8,6 +8,7 @@ import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
 import { startTokenSweep } from '../oauth/sweep.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
+import { systemResolver } from '../pipeline/context/net-guard.ts';
 import { createPinnedFetch } from '../pipeline/context/pinned-fetch.ts';
 import { drafterFromConfig } from '../pipeline/drafting/openai.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../pipeline/process-ticket.ts';
@@ -92,6 +93,8 @@ app = createApp({
   localLogin,
   tokens,
   drafter,
+  // The Context API URL is resolved and checked when an admin saves it, too.
+  contextApiResolver: systemResolver,
   deprovision: zendeskDeprovisioner({
     db: rt.database.db,
     vault: rt.vault,

@@ -1,6 +1,7 @@
 import { describeError } from '../lib/errors.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
 import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
+import { tenantIdsNeedingReauth } from '../tenancy/lookup.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
 
@@ -9,12 +10,16 @@ import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime
  *   tokens erased now, Zendesk provisioning removed best effort, purge after TENANT_RETENTION_DAYS).
  * `npm run tenant -- purge [--now]`: purges tenants whose retention window has passed; with
  *   `--now`, every tenant whose deletion was requested, without waiting for the window.
+ * `npm run tenant -- needs-reauth`: the tenants with a Slack or Zendesk connection that needs
+ *   re-authorization, one JSON line (anonymous /readyz shows only the counts).
  * On the embedded database, stop the server first (PGlite allows one process per data directory).
  */
 const USAGE = `usage: npm run tenant -- delete <tenantId>
        npm run tenant -- purge [--now]
-  delete  starts a tenant's deletion: tokens erased now, data purged after TENANT_RETENTION_DAYS
-  purge   purges tenants whose retention window has passed (--now: every tenant being deleted)
+       npm run tenant -- needs-reauth
+  delete        starts a tenant's deletion: tokens erased now, data purged after TENANT_RETENTION_DAYS
+  purge         purges tenants whose retention window has passed (--now: every tenant being deleted)
+  needs-reauth  lists the tenants whose Slack or Zendesk connection needs re-authorization
 `;
 
 const [command, ...rest] = process.argv.slice(2);
@@ -22,7 +27,7 @@ if (wantsHelp()) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (command !== 'delete' && command !== 'purge') {
+if (command !== 'delete' && command !== 'purge' && command !== 'needs-reauth') {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -55,6 +60,9 @@ try {
         `${JSON.stringify({ tenantId: r.tenantId, status: r.status, deleteAfter: r.deleteAfter.toISOString(), alreadyRequested: r.alreadyRequested })}\n`,
       );
     }
+  } else if (command === 'needs-reauth') {
+    const rows = await tenantIdsNeedingReauth(rt.database.db, 10_000);
+    process.stdout.write(`${JSON.stringify({ needsReauth: rows })}\n`);
   } else {
     const results = await purgeDueTenants(rt.database.db, new Date(), {
       ignoreRetention: rest.includes('--now'),

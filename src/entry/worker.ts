@@ -168,6 +168,8 @@ export default {
       },
       tokens,
       drafter,
+      // The Context API URL is checked when an admin saves it, with the same resolver as at fetch time.
+      contextApiResolver: createWorkersResolver(),
       deprovision: zendeskDeprovisioner({
         db: database.db,
         vault: iso.vault,

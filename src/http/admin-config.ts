@@ -1,6 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { withTenant } from '../db/tenant.ts';
+import { isAppError } from '../lib/errors.ts';
+import { parseJsonBody } from '../lib/json-body.ts';
 import { readPipelineSettings } from '../pipeline/settings.ts';
 import {
   catalogSchema,
@@ -26,7 +28,9 @@ import type { AppEnv } from './types.ts';
  *   PUT /admin/api/context-api   { url, secret?, keys?, attemptTimeoutMs?, ... }
  *
  * JSON bodies only (a cross-site page cannot send a JSON PUT without a CORS preflight, which we
- * never grant). Invalid input: 400 invalid_body naming the field, and nothing changes.
+ * never grant), read by parseJsonBody (no NUL characters, bounded nesting). Invalid input: 400
+ * invalid_body naming the field (or a specific code: url_not_allowed, free_mail_domain,
+ * placeholder_not_allowed), and nothing changes.
  */
 export function adminConfigRoutes() {
   const app = new Hono<AppEnv>();
@@ -54,9 +58,11 @@ export function adminConfigRoutes() {
       };
     }
     try {
-      return { ok: true, value: JSON.parse(await c.req.text()) };
-    } catch {
-      return { ok: false, res: errorResponse(c, 'invalid_body', 'The body is not valid JSON.') };
+      return { ok: true, value: parseJsonBody(await c.req.text()) };
+    } catch (e) {
+      // Not JSON, nested too deep, or a NUL in a string (PostgreSQL cannot store it): 400.
+      if (isAppError(e)) return { ok: false, res: errorResponse(c, e.code, e.message) };
+      throw e;
     }
   }
 
@@ -90,8 +96,12 @@ export function adminConfigRoutes() {
   put('/admin/api/settings', z.record(z.string(), z.unknown()), (ctx, input) => updateSettings(ctx, input));
   put('/admin/api/catalog', catalogSchema, (ctx, input) => replaceCatalog(ctx, input));
   put('/admin/api/directory', directorySchema, (ctx, input) => syncDirectory(ctx, input));
-  put('/admin/api/context-api', contextApiInputSchema, (ctx, input, c) =>
-    setContextApi(ctx, c.get('deps').vault, input),
-  );
+  put('/admin/api/context-api', contextApiInputSchema, (ctx, input, c) => {
+    const { vault, config, contextApiResolver } = c.get('deps');
+    return setContextApi(ctx, vault, input, {
+      allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE,
+      resolver: contextApiResolver,
+    });
+  });
   return app;
 }

@@ -8,7 +8,8 @@ import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
-import { clearSessionCookie, sameOriginPost, sessionToken, setSessionCookie } from './session.ts';
+import { requireSameOriginPosts } from './middleware.ts';
+import { clearSessionCookie, sessionToken, setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
 import { type ConnectionRow, consoleBody, messageBody, signedOutBody } from './views/admin.ts';
 import { sendPage } from './views/layout.ts';
@@ -55,11 +56,24 @@ async function readForm(c: {
  */
 export function adminRoutes() {
   const app = new Hono<AppEnv>();
-  app.use('/admin/*', sameOriginPost);
+  // Admin forms: same-origin POSTs only (the one rule, isSameOriginRequest).
+  app.use('/admin/*', requireSameOriginPosts);
 
   app.get('/admin', async (c) => {
     const p = c.get('principal');
     const { config, database } = c.get('deps');
+    if (!p && c.get('sessionRefused') === 'tenant_inactive') {
+      return sendPage(
+        c,
+        {
+          title: 'Tenant being deleted',
+          children: messageBody([
+            "This tenant's deletion was requested, so its admin sessions have ended. Nothing can be changed any more.",
+          ]),
+        },
+        { status: 403 },
+      );
+    }
     if (!p) {
       return sendPage(
         c,

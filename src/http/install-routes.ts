@@ -22,7 +22,6 @@ import { disconnectZendesk, type ProvisioningDeps, provisionZendesk } from '../z
 import { requireAdmin } from './auth.ts';
 import { failPage, htmlPage, startPage } from './install-pages.ts';
 import { requireFeature, requireSameOrigin } from './middleware.ts';
-import { sameOriginPost } from './session.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
 /**
@@ -350,12 +349,12 @@ export function installRoutes() {
     ]);
   });
 
-  app.post('/zendesk/provision', sameOriginPost, requireAdmin, async (c) => {
+  app.post('/zendesk/provision', requireSameOrigin, requireAdmin, async (c) => {
     const { tenantId, actor } = adminActor(c);
     return c.json({ ok: true, ...(await provisionZendesk(provisioningDeps(c, actor), tenantId)) });
   });
 
-  app.post('/zendesk/disconnect', sameOriginPost, requireAdmin, async (c) => {
+  app.post('/zendesk/disconnect', requireSameOrigin, requireAdmin, async (c) => {
     const { tenantId, actor } = adminActor(c);
     return c.json({ ok: true, ...(await disconnectZendesk(provisioningDeps(c, actor), tenantId)) });
   });

@@ -61,27 +61,44 @@ export function requireFeature(feature: keyof Features, message: string): Middle
 }
 
 /**
- * For POSTs that start something on behalf of the signed-in browser (an OAuth install): the
- * request must show it comes from our own pages, and is refused (403 `forbidden`, before anything
- * is stored) otherwise. `Sec-Fetch-Site`, which page scripts cannot set, must be `same-origin`
- * when sent; `Origin` must then be PUBLIC_URL's origin or `null`. Without Sec-Fetch-Site (older
- * browsers), `Origin` must be PUBLIC_URL's origin. `Origin: null` is what browsers send for a
- * same-origin form POST from a page whose referrer policy is `no-referrer` (our layout's), and
- * also what a sandboxed cross-site frame sends: it passes only together with `same-origin`.
+ * The one same-origin rule for state-changing browser POSTs (OAuth install starts, admin console
+ * forms, Zendesk provision/disconnect): true when the request shows it comes from our own pages.
+ *
+ * - With `Sec-Fetch-Site` (which page scripts cannot set): it must be `same-origin`, and `Origin`
+ *   absent, PUBLIC_URL's origin, or `null`. `Origin: null` is what browsers send for a same-origin
+ *   form POST from a page whose referrer policy is `no-referrer` (our layout's), and also what a
+ *   sandboxed cross-site frame sends, which then says `cross-site`: so `null` passes only
+ *   together with `same-origin`.
+ * - Without `Sec-Fetch-Site` (older browsers, scripts): `Origin` must be PUBLIC_URL's origin.
+ *   Every browser sends `Origin` on a POST; a script sending the session cookie must send it too.
+ */
+export function isSameOriginRequest(
+  headers: { origin?: string | undefined; secFetchSite?: string | undefined },
+  publicUrl: string,
+): boolean {
+  const expected = new URL(publicUrl).origin;
+  const { origin, secFetchSite: site } = headers;
+  if (site === undefined) return origin === expected;
+  return site === 'same-origin' && (origin === undefined || origin === expected || origin === 'null');
+}
+
+/**
+ * Refuses a request that fails isSameOriginRequest with 403 `forbidden`, before anything is
+ * read or stored. `requireSameOriginPosts` applies it to POSTs only (for a router's `use`).
  */
 export const requireSameOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const expected = new URL(c.get('deps').config.PUBLIC_URL).origin;
-  const origin = c.req.header('origin');
-  const site = c.req.header('sec-fetch-site');
-  const sameOrigin =
-    site === undefined
-      ? origin === expected
-      : site === 'same-origin' && (origin === undefined || origin === expected || origin === 'null');
-  if (!sameOrigin)
+  const ok = isSameOriginRequest(
+    { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') },
+    c.get('deps').config.PUBLIC_URL,
+  );
+  if (!ok)
     return errorResponse(
       c,
       'forbidden',
-      'This must be started from a page of this site (cross-site request refused).',
+      'This must be sent from a page of this site (cross-site request refused).',
     );
   return next();
 };
+
+export const requireSameOriginPosts: MiddlewareHandler<AppEnv> = async (c, next) =>
+  c.req.method === 'POST' ? requireSameOrigin(c, next) : next();

@@ -1,19 +1,27 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import { principalForSession, SESSION_COOKIE } from '../tenancy/sessions.ts';
-import { errorResponse } from './errors.ts';
+import { lookupSession, SESSION_COOKIE } from '../tenancy/sessions.ts';
 import type { AppEnv } from './types.ts';
 
 /**
  * Resolves the admin principal from the `hc_session` cookie on every request (nothing to do,
- * and no database work, when there is no cookie). Unknown or expired cookies are ignored.
+ * and no database work, when there is no cookie). Unknown or expired cookies are ignored. A
+ * session of a tenant that is not active (deletion requested) yields no principal on any route:
+ * it is ended, its cookie cleared, and `sessionRefused` tells requireAdmin and the admin page to
+ * answer `403 tenant_inactive` rather than "sign in".
  */
 export const sessionMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set('principal', undefined);
+  c.set('sessionRefused', undefined);
   const token = getCookie(c, SESSION_COOKIE);
   if (token) {
     const { database, now } = c.get('deps');
-    c.set('principal', await principalForSession(database.db, token, now?.() ?? new Date()));
+    const found = await lookupSession(database.db, token, now?.() ?? new Date());
+    if (found.kind === 'principal') c.set('principal', found.principal);
+    else if (found.kind === 'tenant_inactive') {
+      c.set('sessionRefused', 'tenant_inactive');
+      clearSessionCookie(c);
+    }
   }
   return next();
 };
@@ -40,18 +48,3 @@ export function clearSessionCookie(c: Context<AppEnv>): void {
 export function sessionToken(c: Context<AppEnv>): string | undefined {
   return getCookie(c, SESSION_COOKIE);
 }
-
-/**
- * Admin forms are same-origin POSTs. SameSite=Lax already keeps the cookie off cross-site POSTs;
- * this also refuses a POST whose Origin (or Sec-Fetch-Site) says it came from another site.
- */
-export const sameOriginPost: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.method !== 'POST') return next();
-  const origin = c.req.header('origin');
-  const expected = new URL(c.get('deps').config.PUBLIC_URL).origin;
-  const site = c.req.header('sec-fetch-site');
-  if ((origin && origin !== expected) || site === 'cross-site') {
-    return errorResponse(c, 'forbidden', 'Cross-site form posts are refused.');
-  }
-  return next();
-};

@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { createJobQueue } from '../jobs/queue.ts';
-import { AppError } from '../lib/errors.ts';
+import { AppError, isAppError } from '../lib/errors.ts';
+import { parseJsonBody } from '../lib/json-body.ts';
 import {
   mintSidebarCredential,
   type SidebarPrincipal,
@@ -145,6 +146,8 @@ export function sidebarRoutes(opts: SidebarRouteOptions = {}) {
         c.get('log').warn('sidebar token refused', { reason: e.reason });
         return c.html(await sidebarRefusalPage(e.message), e.reason === 'key_unavailable' ? 502 : 401);
       }
+      if (isAppError(e) && e.code === 'tenant_inactive')
+        return c.html(await sidebarRefusalPage(e.message), 403);
       throw e;
     }
   });
@@ -176,12 +179,8 @@ export function sidebarRoutes(opts: SidebarRouteOptions = {}) {
   };
 
   const json = async <S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> => {
-    let raw: unknown;
-    try {
-      raw = await c.req.json();
-    } catch {
-      throw new AppError('invalid_body', 'The body must be JSON.');
-    }
+    // 400 invalid_body for non-JSON, deep nesting or a NUL character (which PostgreSQL cannot store).
+    const raw = parseJsonBody(await c.req.text());
     const parsed = schema.safeParse(raw);
     if (!parsed.success)
       throw new AppError(

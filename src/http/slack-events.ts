@@ -9,7 +9,7 @@ import {
 } from '../slack/events.ts';
 import { onAppUninstalled, onTokensRevoked } from '../slack/uninstall.ts';
 import { isSslCheck, verifySlackSignature } from '../slack/verify.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { activeTenantIdBySlack } from '../tenancy/lookup.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
@@ -18,7 +18,7 @@ import type { AppEnv } from './types.ts';
  * from the signed payload, or nothing is done; a resolved event is acknowledged and ignored.
  */
 const resolveOnly: SlackEventListener = async (ctx) => {
-  const tenantId = await tenantIdBySlack(ctx.db, ctx.key);
+  const tenantId = await activeTenantIdBySlack(ctx.db, ctx.key);
   return tenantId ? { result: 'ignored', tenantId } : { result: 'no_tenant' };
 };
 

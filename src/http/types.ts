@@ -3,6 +3,7 @@ import type { Database } from '../db/client.ts';
 import type { JobQueue } from '../jobs/types.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
+import type { Resolver } from '../pipeline/context/net-guard.ts';
 import type { Drafter } from '../pipeline/drafting/types.ts';
 import type { SlackBolt } from '../slack/bolt.ts';
 import type { OidcIssuer } from '../slack/signin.ts';
@@ -41,6 +42,12 @@ export interface AppDeps {
   slackLimiter?: SlackLimiter;
   /** One-time local admin links (embedded database only; src/tenancy/sessions.ts). */
   localLogin?: LocalLoginLinks;
+  /**
+   * Resolves a Context API host when an admin saves the URL (a name resolving to a private address
+   * is refused then, not only at fetch time). The entries pass the fetch path's resolver; without
+   * one (tests), only IP literals and internal names are checked at save time.
+   */
+  contextApiResolver?: Resolver;
   /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */
   deprovision?: Deprovision;
 }
@@ -52,5 +59,7 @@ export interface AppEnv {
     log: Logger;
     /** Set by the session middleware when a valid admin session cookie is present. */
     principal: Principal | undefined;
+    /** Set instead when the cookie's session belonged to a tenant that is not active (it was ended). */
+    sessionRefused: 'tenant_inactive' | undefined;
   };
 }

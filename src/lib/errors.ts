@@ -8,10 +8,23 @@ export const ERROR_STATUS = {
   invalid_body: 400,
   invalid_state: 400,
   invalid_subdomain: 400,
+  /** A tenant-supplied URL (the Context API) that may not be reached: not https, private, internal. */
+  url_not_allowed: 400,
+  /** A free-mail domain (gmail.com, ...) in a directory account's domains (src/lib/free-mail.ts). */
+  free_mail_domain: 400,
+  /** A catalog link placeholder other than the ones links may carry (src/pipeline/context/link-template.ts). */
+  placeholder_not_allowed: 400,
   unauthorized: 401,
   invalid_signature: 401,
   stale_request: 401,
+  /**
+   * A webhook whose sealed signing secret does not open (tampered, moved, key not configured): the
+   * request cannot be verified, now or on a retry (src/zendesk/webhook-secret.ts).
+   */
+  webhook_secret_unavailable: 401,
   forbidden: 403,
+  /** The principal's tenant is not active (deletion requested, or purged). */
+  tenant_inactive: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -99,15 +99,24 @@ export function startTokenSweep(
   return { stop: () => clearInterval(timer) };
 }
 
+/** Rows read per provider for the readiness counts (the look-up function's own bound). */
+const REAUTH_COUNT_LIMIT = 1000;
+
 /**
- * Readiness detail: tenants whose Slack or Zendesk connection needs re-authorization. Runs as the
- * look-up role, which may read only tenant_id and status of these tables (migration 0002), so
- * the check sees no tokens. It reports but never fails readiness: one tenant's expired grant is
- * that tenant's problem (shown to its admins), not a reason to take the service out of rotation.
+ * Readiness detail: how many Slack installations and Zendesk connections need re-authorization.
+ * `/readyz` is anonymous, so it shows counts only, never tenant ids (which tenants: `npm run
+ * tenant -- needs-reauth`, for operators). Runs as the look-up role, which may read only
+ * tenant_id and status of these tables (migration 0002), so the check sees no tokens. It reports
+ * but never fails readiness: one tenant's expired grant is that tenant's problem (shown to its
+ * admins), not a reason to take the service out of rotation. A count at the bound is a lower bound
+ * (`truncated`).
  */
 export function connectionHealthCheck(db: Db) {
   return async (): Promise<{ ok: boolean; detail: unknown }> => {
-    const rows = await tenantIdsNeedingReauth(db);
-    return { ok: true, detail: { needsReauth: rows } };
+    const rows = await tenantIdsNeedingReauth(db, REAUTH_COUNT_LIMIT);
+    const slack = rows.filter((r) => r.provider === 'slack').length;
+    const zendesk = rows.filter((r) => r.provider === 'zendesk').length;
+    const truncated = slack >= REAUTH_COUNT_LIMIT || zendesk >= REAUTH_COUNT_LIMIT;
+    return { ok: true, detail: { needsReauth: { slack, zendesk, ...(truncated ? { truncated } : {}) } } };
   };
 }

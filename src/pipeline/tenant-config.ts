@@ -9,8 +9,12 @@ import {
   playbooks,
   tenantSecrets,
 } from '../db/schema/index.ts';
+import { AppError } from '../lib/errors.ts';
+import { isFreeMailDomain, normaliseDomain } from '../lib/free-mail.ts';
 import type { ServiceCtx } from '../tenancy/context.ts';
 import type { Vault } from '../tenancy/vault.ts';
+import { ALLOWED_LINK_PLACEHOLDERS, disallowedLinkPlaceholder } from './context/link-template.ts';
+import { assertContextApiUrlAllowed, RefusedUrlError, type Resolver } from './context/net-guard.ts';
 import {
   contextApiSettingsSchema,
   pipelineSettingsSchema,
@@ -40,7 +44,7 @@ export const catalogSchema = z
       .array(z.object({ key, name: z.string().min(1).max(200), plans: z.array(key).max(200).default([]) }))
       .max(1000)
       .default([]),
-    /** Named URLs; `{account.name}`-style placeholders are filled (URL-encoded) per ticket. */
+    /** Named URLs; `{account.id}`, `{account.name}`, `{account.plan}` are filled (URL-encoded) per ticket. */
     links: z
       .record(
         key,
@@ -150,9 +154,22 @@ export const contextApiInputSchema = contextApiSettingsSchema
   })
   .strict();
 
-/** Replaces the whole catalog in one transaction. */
+/**
+ * Replaces the whole catalog in one transaction. A link naming a placeholder other than
+ * `{account.id}`, `{account.name}` or `{account.plan}` is refused before anything is written
+ * (`400 placeholder_not_allowed`, naming the link and the placeholder).
+ */
 export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
   const c = catalogSchema.parse(input);
+  for (const [k, l] of Object.entries(c.links)) {
+    const bad = disallowedLinkPlaceholder(typeof l === 'string' ? l : l.url);
+    if (bad === null) continue;
+    throw new AppError(
+      'placeholder_not_allowed',
+      `links.${k}: the placeholder ${bad} is not allowed in links (allowed: ${ALLOWED_LINK_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}).`,
+      { detail: { link: k, placeholder: bad } },
+    );
+  }
   const { tx, tenantId } = ctx;
   await tx.delete(catalogEntries);
   await tx.delete(kbArticles);
@@ -200,9 +217,30 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
   return counts;
 }
 
-/** Upserts (or replaces) the account directory and the listed accounts' end users. */
+/**
+ * Refuses an account that claims a free-mail domain (gmail.com, outlook.com, ...: src/lib/free-mail.ts):
+ * every stranger with a mailbox there would route into that account. `400 free_mail_domain`
+ * naming the account and the domain; such people can be listed by exact email in `users`.
+ */
+function assertNoFreeMailDomains(accounts: { id: string; domains: string[] }[]): void {
+  for (const [i, a] of accounts.entries()) {
+    const bad = a.domains.find((d) => isFreeMailDomain(normaliseDomain(d)));
+    if (bad === undefined) continue;
+    throw new AppError(
+      'free_mail_domain',
+      `accounts.${i}.domains: account ${a.id} lists ${normaliseDomain(bad)}, a shared mailbox provider's domain; list its people by email in users instead.`,
+      { detail: { accountId: a.id, domain: normaliseDomain(bad) } },
+    );
+  }
+}
+
+/**
+ * Upserts (or replaces) the account directory and the listed accounts' end users. Refuses the
+ * whole sync, before anything is written, when an account lists a free-mail domain.
+ */
 export async function syncDirectory(ctx: ServiceCtx, input: DirectoryInput) {
   const d = directorySchema.parse(input);
+  assertNoFreeMailDomains(d.accounts);
   const { tx, tenantId } = ctx;
   let endUsersWritten = 0;
   for (const a of d.accounts) {
@@ -279,18 +317,34 @@ export async function updateSettings(ctx: ServiceCtx, patch: Record<string, unkn
   return readPipelineSettings(ctx.tx);
 }
 
-/** Sets the tenant Context API (URL, keys, limits) and, when given, its signing secret (sealed). */
+/** How a Context API URL is checked when it is saved (see assertContextApiUrlAllowed). */
+export interface ContextApiUrlPolicy {
+  /** CONTEXT_API_ALLOW_PRIVATE (development only): loopback and private addresses pass, as at fetch time. */
+  allowPrivate: boolean;
+  /** Resolves the host at save time too (the entries pass the fetch path's resolver); tests pass none. */
+  resolver?: Resolver | undefined;
+}
+
+/**
+ * Sets the tenant Context API (URL, keys, limits) and, when given, its signing secret (sealed).
+ * The URL is checked before anything is stored: `400 url_not_allowed` for http, credentials, an
+ * IP literal outside global unicast, localhost and internal-only names, or (with a resolver) a
+ * name resolving to such an address. The fetch-time check stays (DNS answers change).
+ */
 export async function setContextApi(
   ctx: ServiceCtx,
   vault: Vault,
   input: z.input<typeof contextApiInputSchema>,
+  policy: ContextApiUrlPolicy = { allowPrivate: false },
 ) {
   const { secret, ...settings } = contextApiInputSchema.parse(input);
-  const url = new URL(settings.url);
-  if (url.protocol !== 'https:') {
-    throw new z.ZodError([
-      { code: 'custom', path: ['url'], message: 'must be an https URL', input: settings.url },
-    ]);
+  let url: URL;
+  try {
+    url = await assertContextApiUrlAllowed(settings.url, policy);
+  } catch (e) {
+    if (e instanceof RefusedUrlError)
+      throw new AppError('url_not_allowed', `url: ${e.message}`, { detail: { field: 'url' } });
+    throw e;
   }
   const { tx, tenantId } = ctx;
   if (secret) {

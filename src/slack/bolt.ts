@@ -5,7 +5,7 @@ import { slackInstallations } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { activeTenantIdBySlack } from '../tenancy/lookup.ts';
 import type { SlackEventListener } from './events.ts';
 
 /**
@@ -111,7 +111,7 @@ export function createSlackBolt(opts: { db: Db; tokens: TokenProvider; logger: L
   });
 
   const listener: SlackEventListener = async (ctx) => {
-    const tenantId = await tenantIdBySlack(ctx.db, ctx.key);
+    const tenantId = await activeTenantIdBySlack(ctx.db, ctx.key);
     if (!tenantId) return { result: 'no_tenant' };
     const bolt = receiver.bolt;
     if (!bolt) throw new Error('Bolt receiver was not initialized');

@@ -5,7 +5,7 @@ import { drafts, jobs, slackInstallations } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Actor } from '../tenancy/context.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { activeTenantIdBySlack } from '../tenancy/lookup.ts';
 import { draftView } from './actions.ts';
 import { isWorkspaceAdmin, slackUser } from './agents.ts';
 import { type SlackJobDeps, slackWebFor } from './ask.ts';
@@ -92,7 +92,7 @@ export async function handleInteraction(
     return { status: 400, code: 'invalid_body', message: 'The interaction payload is not understood.' };
   const it = parsed.data;
   const enterpriseInstall = it.is_enterprise_install === true;
-  const tenantId = await tenantIdBySlack(deps.database.db, {
+  const tenantId = await activeTenantIdBySlack(deps.database.db, {
     isEnterpriseInstall: enterpriseInstall,
     enterpriseId: it.enterprise?.id ?? it.team?.enterprise_id ?? null,
     teamId: it.view?.app_installed_team_id ?? it.team?.id ?? null,
@@ -250,7 +250,7 @@ export async function handleCommand(
   if (command !== COPILOT_COMMAND || !user || !channel)
     return { status: 400, code: 'invalid_body', message: 'Not a /copilot command.' };
   const reply = (text: string) => ({ status: 200 as const, body: { response_type: 'ephemeral', text } });
-  const tenantId = await tenantIdBySlack(deps.database.db, {
+  const tenantId = await activeTenantIdBySlack(deps.database.db, {
     isEnterpriseInstall: form.get('is_enterprise_install') === 'true',
     enterpriseId: form.get('enterprise_id') || null,
     teamId: form.get('team_id') || null,

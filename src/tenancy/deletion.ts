@@ -3,9 +3,11 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import { audit, exportAuditTrail } from '../audit/audit.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import {
+  adminSessions,
   auditEvents,
   ERASED_SLACK_CREDENTIALS,
   ERASED_ZENDESK_CREDENTIALS,
+  sidebarCredentials,
   slackInstallations,
   tenantSecrets,
   tenants,
@@ -24,7 +26,8 @@ import { deleteExpiredSessions } from './sessions.ts';
  *
  * 1. `requestTenantDeletion`: the tenant turns `deleting` with `delete_after = now + retention`,
  *    and its provider tokens, webhook secret and tenant secrets are erased at once (Zendesk
- *    provisioning is removed first, best effort, while the token still works).
+ *    provisioning is removed first, best effort, while the token still works); its admin
+ *    sessions and sidebar credentials are ended in the same transaction.
  * 2. `purgeDueTenants` (periodic sweep, or the CLI): for each tenant past `delete_after`, every
  *    row in every table with a `tenant_id` column is deleted (tables discovered from the catalog,
  *    so a new table is covered without touching this file), including its audit trail; a
@@ -134,6 +137,17 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
       .delete(tenantSecrets)
       .where(eq(tenantSecrets.tenantId, req.tenantId))
       .returning({ purpose: tenantSecrets.purpose });
+    // Every signed-in admin and open sidebar is signed out now: a session kept after the request
+    // could still change settings (a new Context API secret) for the retention window. Principals
+    // of a tenant that is not active are refused anyway (lookupSession, verifySidebarCredential).
+    const sessions = await tx
+      .delete(adminSessions)
+      .where(eq(adminSessions.tenantId, req.tenantId))
+      .returning({ userId: adminSessions.userId });
+    const sidebar = await tx
+      .delete(sidebarCredentials)
+      .where(eq(sidebarCredentials.tenantId, req.tenantId))
+      .returning({ agentId: sidebarCredentials.agentId });
     await audit(
       { tenantId: req.tenantId, tx, actor: req.actor, requestId: req.requestId },
       {
@@ -147,6 +161,8 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
           slackInstallationsRevoked: slack.length,
           zendeskConnectionsRevoked: zendesk.length,
           tenantSecretsErased: secrets.length,
+          adminSessionsEnded: sessions.length,
+          sidebarCredentialsEnded: sidebar.length,
           zendeskDeprovisioning: deprovisioned,
         },
       },

@@ -58,6 +58,17 @@ export async function tenantIdBySlack(
   );
 }
 
+/**
+ * The tenant of a live Slack installation (tenantIdBySlack) when that tenant is active: events,
+ * interactions and commands of a tenant whose deletion was requested are treated as coming from
+ * no installed tenant (deletion revokes its installations too; this also holds if one was missed).
+ */
+export async function activeTenantIdBySlack(db: Db, key: SlackKey): Promise<string | null> {
+  const tenantId = await tenantIdBySlack(db, key);
+  if (!tenantId) return null;
+  return (await tenantStatus(db, tenantId)) === 'active' ? tenantId : null;
+}
+
 export async function tenantIdByZendeskSubdomain(db: Db, subdomain: string): Promise<string | null> {
   return one(db, sql`select public.app_tenant_by_zendesk_subdomain(${subdomain.toLowerCase()}) as v`);
 }

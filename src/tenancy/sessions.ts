@@ -4,6 +4,7 @@ import type { Db } from '../db/client.ts';
 import { adminSessions, tenants } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { sha256Hex } from '../lib/crypto.ts';
+import { AppError } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import { activeTenantIds, tenantIdBySessionHash, tenantIdsWithExpiredSessions } from './lookup.ts';
 import type { Principal } from './principal.ts';
@@ -26,13 +27,20 @@ export interface NewSession {
 
 /**
  * Creates a session for an already verified user (OIDC sign-in or the local admin link) and
- * audits it in the same transaction. Returns the cookie value, which is never stored.
+ * audits it in the same transaction; `403 tenant_inactive` for a tenant that is not active.
+ * Returns the cookie value, which is never stored.
  */
 export async function createSession(db: Db, input: NewSession): Promise<{ token: string; expiresAt: Date }> {
   const now = input.now ?? new Date();
   const token = randomToken(32);
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await withTenant(db, input.tenantId, async (tx) => {
+    const [t] = await tx
+      .select({ status: tenants.status })
+      .from(tenants)
+      .where(eq(tenants.id, input.tenantId));
+    if (t?.status !== 'active')
+      throw new AppError('tenant_inactive', 'This tenant is being deleted: nobody can sign in to it.');
     await tx.insert(adminSessions).values({
       tenantId: input.tenantId,
       idHash: await sha256Hex(token),
@@ -56,36 +64,49 @@ export async function createSession(db: Db, input: NewSession): Promise<{ token:
   return { token, expiresAt };
 }
 
+/** What a session cookie value stands for. */
+export type SessionLookup =
+  | { kind: 'none' }
+  | { kind: 'principal'; principal: Principal }
+  /** A session of a tenant that is not active (deletion requested, purged): ended, and refused. */
+  | { kind: 'tenant_inactive'; tenantId: string };
+
 /**
- * The principal of a session cookie value, or undefined (malformed, unknown or expired).
- * The tenant comes from the look-up role (hash -> tenant id); the session itself is then read
- * inside withTenant, so RLS confirms it belongs to that tenant.
+ * Resolves a session cookie value: `none` (malformed, unknown or expired), the principal, or
+ * `tenant_inactive`. The tenant comes from the look-up role (hash -> tenant id); the session and
+ * the tenant's status are then read inside withTenant, so RLS confirms the session belongs to that
+ * tenant. A session of a tenant that is not active is deleted on the spot (deletion also ends
+ * them all at once, requestTenantDeletion) and never yields a principal.
  */
-export async function principalForSession(
-  db: Db,
-  token: string,
-  now = new Date(),
-): Promise<Principal | undefined> {
-  if (!TOKEN_SHAPE.test(token)) return undefined;
+export async function lookupSession(db: Db, token: string, now = new Date()): Promise<SessionLookup> {
+  if (!TOKEN_SHAPE.test(token)) return { kind: 'none' };
   const idHash = await sha256Hex(token);
   const tenantId = await tenantIdBySessionHash(db, idHash, now);
-  if (!tenantId) return undefined;
-  const rows = await withTenant(db, tenantId, (tx) =>
-    tx
-      .select()
+  if (!tenantId) return { kind: 'none' };
+  return withTenant(db, tenantId, async (tx): Promise<SessionLookup> => {
+    const [s] = await tx
+      .select({ session: adminSessions, tenantStatus: tenants.status })
       .from(adminSessions)
+      .innerJoin(tenants, eq(tenants.id, adminSessions.tenantId))
       .where(and(eq(adminSessions.idHash, idHash), gt(adminSessions.expiresAt, now)))
-      .limit(1),
-  );
-  const s = rows[0];
-  if (!s) return undefined;
-  return {
-    tenantId: s.tenantId,
-    userId: s.userId,
-    userName: s.userName ?? undefined,
-    role: s.role,
-    via: s.via,
-  };
+      .limit(1);
+    if (!s) return { kind: 'none' };
+    if (s.tenantStatus !== 'active') {
+      await tx.delete(adminSessions).where(eq(adminSessions.idHash, idHash));
+      return { kind: 'tenant_inactive', tenantId };
+    }
+    const row = s.session;
+    return {
+      kind: 'principal',
+      principal: {
+        tenantId: row.tenantId,
+        userId: row.userId,
+        userName: row.userName ?? undefined,
+        role: row.role,
+        via: row.via,
+      },
+    };
+  });
 }
 
 /** Ends a session (sign out). Idempotent; audited when a session was actually removed. */

@@ -36,6 +36,21 @@ export interface Vault {
 
 const SALT = utf8('helpdesk-copilot/vault/v1');
 
+/**
+ * A sealed value that cannot be opened: unknown format, a key version that is not configured,
+ * or it does not decrypt (tampered, or moved from another tenant's row or purpose). Still an
+ * `internal` AppError (a 500) for callers that do not handle it; callers that can name the
+ * failure to their client (the Zendesk webhook) check for this class.
+ */
+export class SealedSecretError extends AppError {
+  readonly reason: 'format' | 'key_version' | 'does_not_open';
+  constructor(reason: SealedSecretError['reason'], message: string, opts: { cause?: unknown } = {}) {
+    super('internal', message, opts);
+    this.name = 'SealedSecretError';
+    this.reason = reason;
+  }
+}
+
 export function createVault(masterKeys: MasterKey[]): Vault {
   if (masterKeys.length === 0) throw new Error('vault needs at least one master key');
   const byVersion = new Map<number, Promise<CryptoKey>>();
@@ -53,8 +68,8 @@ export function createVault(masterKeys: MasterKey[]): Vault {
     if (!k) {
       const master = byVersion.get(version);
       if (!master)
-        throw new AppError(
-          'internal',
+        throw new SealedSecretError(
+          'key_version',
           `secret was sealed with key version ${version}, which is not configured`,
         );
       k = master.then((m) =>
@@ -92,7 +107,7 @@ export function createVault(masterKeys: MasterKey[]): Vault {
     async open(tenantId, purpose, sealed) {
       const parts = sealed.split('.');
       if (parts.length !== 4 || parts[0] !== 'v1' || !/^\d+$/.test(parts[1]!)) {
-        throw new AppError('internal', 'sealed secret has an unknown format');
+        throw new SealedSecretError('format', 'sealed secret has an unknown format');
       }
       const version = Number(parts[1]);
       const key = await tenantKey(version, tenantId);
@@ -105,7 +120,13 @@ export function createVault(masterKeys: MasterKey[]): Vault {
         return new TextDecoder().decode(pt);
       } catch (cause) {
         // Wrong tenant, wrong purpose, tampered bytes or wrong key: all look the same by design.
-        throw new AppError('internal', 'sealed secret does not open for this tenant and purpose', { cause });
+        throw new SealedSecretError(
+          'does_not_open',
+          'sealed secret does not open for this tenant and purpose',
+          {
+            cause,
+          },
+        );
       }
     },
     keyVersionOf(sealed) {

@@ -1,7 +1,7 @@
 import { and, eq, gt, lte } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
-import { sidebarCredentials, sidebarInstallations } from '../db/schema/index.ts';
+import { sidebarCredentials, sidebarInstallations, tenants } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
@@ -36,6 +36,9 @@ export async function mintSidebarCredential(
   const expiresAt = new Date(opts.now.getTime() + (opts.ttlMs ?? SIDEBAR_CREDENTIAL_TTL_MS));
   const idHash = await sha256Hex(secret);
   await withTenant(db, identity.tenantId, async (tx) => {
+    const [t] = await tx.select({ status: tenants.status }).from(tenants);
+    if (t?.status !== 'active')
+      throw new AppError('tenant_inactive', "This account's deletion was requested: the sidebar is off.");
     // Expired credentials of this tenant go as new ones come.
     await tx.delete(sidebarCredentials).where(lte(sidebarCredentials.expiresAt, opts.now));
     await tx.insert(sidebarCredentials).values({
@@ -64,7 +67,10 @@ export async function mintSidebarCredential(
   return { credential: `sbc.${identity.tenantId}.${secret}`, expiresAt };
 }
 
-/** The principal of an `Authorization: Bearer sbc...` header; throws 401 for anything else. */
+/**
+ * The principal of an `Authorization: Bearer sbc...` header; throws 401 for anything else,
+ * including a credential of a tenant that is not active.
+ */
 export async function verifySidebarCredential(
   db: Db,
   authorization: string | undefined,
@@ -94,6 +100,8 @@ export async function verifySidebarCredential(
           eq(sidebarInstallations.status, 'active'),
         ),
       )
+      // A tenant that is not active (deletion requested) has no sidebar principals.
+      .innerJoin(tenants, and(eq(tenants.id, sidebarCredentials.tenantId), eq(tenants.status, 'active')))
       .where(and(eq(sidebarCredentials.idHash, idHash), gt(sidebarCredentials.expiresAt, now)))
       .limit(1);
     return r;

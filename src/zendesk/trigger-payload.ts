@@ -13,7 +13,12 @@ export const triggerPayloadSchema = z
     ticket_id: z.union([z.string().regex(/^\d{1,20}$/), z.number().int().positive()]).transform(String),
     event: z.enum(TRIGGER_EVENTS),
     /** `{{ticket.updated_at_with_timestamp}}`-style stamp that tells two comment events on one ticket apart. */
-    updated_at: z.string().max(64).optional(),
+    updated_at: z
+      .string()
+      .max(64)
+      // Part of the stored event key: PostgreSQL text cannot hold a NUL (a 500 otherwise).
+      .refine((s) => !s.includes('\u0000'), 'must not contain a NUL character')
+      .optional(),
   })
   .strict();
 

@@ -8,6 +8,7 @@ import { ticketJob } from '../pipeline/ticket-job.ts';
 import { tenantIdByZendeskHook } from '../tenancy/lookup.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import { eventKey, triggerPayloadSchema } from './trigger-payload.ts';
+import { openWebhookSecret, recordUnavailableSecret } from './webhook-secret.ts';
 import { isFreshTimestamp, verifyZendeskSignature } from './webhook-verify.ts';
 
 export interface ZendeskWebhookDeps {
@@ -122,7 +123,8 @@ export async function acceptZendeskWebhook(
     if (!conn || conn.status === 'revoked') throw notFound();
     if (!conn.sealedSecret)
       throw new AppError('invalid_signature', 'This webhook has no signing secret yet; reconnect Zendesk.');
-    const secret = await deps.vault.open(tenant, 'zendesk_webhook_secret', conn.sealedSecret);
+    // A secret that does not open: 401 webhook_secret_unavailable, connection marked (webhook-secret.ts).
+    const secret = await openWebhookSecret(deps.vault, tenant, conn.id, conn.sealedSecret);
     if (!(await verifyZendeskSignature({ secret, timestamp, body: req.body, signature })))
       throw new AppError('invalid_signature', 'The webhook signature does not match.');
     const now = deps.now();
@@ -167,7 +169,7 @@ export async function acceptZendeskWebhook(
       return { tenantId: tenant, jobId: job.id, duplicate: true };
     }
     return { tenantId: tenant, jobId: job.id, duplicate: !job.created || inserted.length === 0 };
-  });
+  }).catch(recordUnavailableSecret({ db: deps.database.db, now: deps.now }));
 }
 
 function parseBody(body: Uint8Array) {

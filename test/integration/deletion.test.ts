@@ -156,7 +156,7 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     const del = (headers: Record<string, string>, confirm: string) =>
       app.request('/admin/tenant/delete', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', origin: 'https://copilot.test', ...headers },
         body: JSON.stringify({ confirm }),
       });
     expect((await del({}, 'Acme Support')).status).toBe(401);
@@ -219,10 +219,10 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
 
   it('GET /admin/audit.jsonl streams the tenant trail to admins only', async () => {
     expect((await app.request('/admin/audit.jsonl')).status).toBe(401);
-    expect((await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'member') })).status).toBe(
+    expect((await app.request('/admin/audit.jsonl', { headers: await cookieFor(b, 'member') })).status).toBe(
       403,
     );
-    const res = await app.request('/admin/audit.jsonl', { headers: await cookieFor(a, 'admin') });
+    const res = await app.request('/admin/audit.jsonl', { headers: await cookieFor(b, 'admin') });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/x-ndjson');
     const lines = (await res.text())
@@ -232,9 +232,16 @@ describe.each(backends())('tenant deletion and purge on %s', (backend) => {
     // The last line is the chain's verification.
     expect(lines.at(-1)?.chain).toMatchObject({ ok: true, events: lines.length - 1 });
     const events = lines.slice(0, -1);
-    expect(events.every((e) => e.tenantId === a)).toBe(true);
+    expect(events.every((e) => e.tenantId === b)).toBe(true);
+    expect(events.map((e) => e.action)).toContain('tenant.created');
+  });
+
+  it("once deletion was requested, the tenant's admins cannot sign in (the trail stays until the purge)", async () => {
+    await expect(cookieFor(a, 'admin')).rejects.toMatchObject({ code: 'tenant_inactive' });
+    const events = await withTenant(database.db, a, (tx) => tx.select().from(auditEvents));
     expect(events.map((e) => e.action)).toContain('tenant.deletion_requested');
     expect(events.some((e) => e.action === 'tenant.deletion_requested' && e.outcome === 'denied')).toBe(true);
+    expect(await withTenant(database.db, a, (tx) => tx.select().from(adminSessions))).toEqual([]);
   });
 
   it('purge before the retention window deletes nothing', async () => {
@@ -363,7 +370,12 @@ describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', 
     const { app } = testApp(database, { vault, deprovision: realDeprovision() });
     const res = await app.request('/admin/tenant/delete', {
       method: 'POST',
-      headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        cookie: `hc_session=${s.token}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: 'null',
+        'sec-fetch-site': 'same-origin',
+      },
       body: 'confirm=Acme',
     });
     expect(res.status).toBe(303);
@@ -393,7 +405,11 @@ describe.each(backends())('tenant deletion removes Zendesk provisioning on %s', 
     const { app } = testApp(database, { vault, deprovision: realDeprovision() });
     const res = await app.request('/admin/tenant/delete', {
       method: 'POST',
-      headers: { cookie: `hc_session=${s.token}`, 'content-type': 'application/json' },
+      headers: {
+        cookie: `hc_session=${s.token}`,
+        'content-type': 'application/json',
+        origin: 'https://copilot.test',
+      },
       body: JSON.stringify({ confirm: 'Solo' }),
     });
     expect(res.status).toBe(200);

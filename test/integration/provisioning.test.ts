@@ -199,7 +199,10 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
   it('POST /zendesk/disconnect needs a signed-in admin, then disconnects that tenant', async () => {
     await provisionZendesk(deps(), tenantId);
     const { app } = testApp(database, { config, vault });
-    const anon = await app.request('/zendesk/disconnect', { method: 'POST' });
+    const anon = await app.request('/zendesk/disconnect', {
+      method: 'POST',
+      headers: { origin: 'https://copilot.test' },
+    });
     expect(anon.status).toBe(401);
     const member = await createSession(database.db, {
       tenantId,
@@ -209,7 +212,7 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     });
     const denied = await app.request('/zendesk/disconnect', {
       method: 'POST',
-      headers: { cookie: `${SESSION_COOKIE}=${member.token}` },
+      headers: { cookie: `${SESSION_COOKIE}=${member.token}`, origin: 'https://copilot.test' },
     });
     expect(denied.status).toBe(403);
     expect(zd.webhooks.size).toBe(1);

@@ -166,7 +166,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
     // Sign out ends the session for good.
     const out = await app.request('/admin/signout', {
       method: 'POST',
-      headers: { cookie: `hc_session=${session}` },
+      headers: { cookie: `hc_session=${session}`, origin: 'https://copilot.test' },
     });
     expect(out.status).toBe(303);
     const after = await app.request('/admin/audit.jsonl', { headers: { cookie: `hc_session=${session}` } });
@@ -190,7 +190,7 @@ describe.each(backends())('Sign in with Slack on %s', (backend) => {
     expect((await member.app.request('/admin/audit.jsonl', { headers: { cookie } })).status).toBe(403);
     const del = await member.app.request('/admin/tenant/delete', {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', origin: 'https://copilot.test' },
       body: JSON.stringify({ confirm: 'A' }),
     });
     expect(del.status).toBe(403);

@@ -317,7 +317,7 @@ export async function setupScenarioPipeline(
     drafter: opts.drafter ?? createOfflineDrafter(),
     logger,
     now: clock,
-    resolver: async () => ['203.0.113.7'],
+    resolver: async () => ['93.184.216.34'],
   };
   return {
     ...seeded,

@@ -78,7 +78,7 @@ describe('Context API address guard on workerd (no pinned look-up)', () => {
 
   it('refuses a public-looking name whose A or AAAA answer is private; accepts one that is public', async () => {
     const queries = doh({
-      'inside.example.com': { A: ['203.0.113.9', '10.0.0.5'] },
+      'inside.example.com': { A: ['93.184.215.14', '10.0.0.5'] },
       'v6inside.example.com': { A: ['93.184.215.14'], AAAA: ['fe80::1'] },
       'api.tenant.example': { A: ['93.184.215.14'], AAAA: ['2606:2800:21f:cb07:6820:80da:af6b:8b2c'] },
     });

@@ -5,13 +5,14 @@ import { withTenant } from '../../db/tenant.ts';
 import { detectLanguage } from '../drafting/language.ts';
 import { isStopword } from '../drafting/text.ts';
 import type { ContextFact } from '../types.ts';
+import { fillLink, hasLinkPlaceholders, type LinkSource } from './link-template.ts';
 import type { ContextProvider, ProviderInput } from './loader.ts';
 
 /**
  * The tenant's own catalog, read from our database: plans and features (account tickets only:
- * prices and plan names are not for end users), links (placeholders such as `{account.name}`
- * filled from the account, URL-encoded; a link with placeholders is left out when there is no
- * account to fill it or a value is missing), changelog entries, knowledge-base articles found
+ * prices and plan names are not for end users), links (`{account.id}`, `{account.name}` and
+ * `{account.plan}` placeholders filled from the account, URL-encoded, link-template.ts; a link is
+ * left out when there is no account to fill it, a value is missing or it names another field), changelog entries, knowledge-base articles found
  * by full-text search over the ticket's words, and the tenant's playbooks (guidance, not data).
  */
 export interface CatalogProviderOptions {
@@ -19,30 +20,6 @@ export interface CatalogProviderOptions {
   kbLimit: number;
   /** Changelog entries loaded (newest first, not after `now`). */
   changelogLimit?: number;
-}
-
-const PLACEHOLDER = /\{([A-Za-z0-9_.]+)\}/g;
-
-/** Fills `{account.x}` / `{x}` placeholders from `source`, URL-encoded; null when one has no value. */
-export function fillLink(template: string, source: Record<string, unknown> | null): string | null {
-  let failed = false;
-  const out = template.replace(PLACEHOLDER, (_m, path: string) => {
-    if (!source) {
-      failed = true;
-      return '';
-    }
-    const parts = path.split('.');
-    if (parts[0] === 'account') parts.shift();
-    let cur: unknown = source;
-    for (const p of parts)
-      cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
-    if (typeof cur !== 'string' && typeof cur !== 'number') {
-      failed = true;
-      return '';
-    }
-    return encodeURIComponent(String(cur));
-  });
-  return failed ? null : out;
 }
 
 /**
@@ -118,13 +95,9 @@ export function createCatalogProvider(opts: CatalogProviderOptions): ContextProv
 
       const facts: ContextFact[] = [];
       const add = (f: Omit<ContextFact, 'fetchedAt'>) => facts.push({ ...f, fetchedAt });
-      const accountSource = data.account
-        ? {
-            ...(data.account.data ?? {}),
-            id: data.account.id,
-            name: data.account.name,
-            plan: data.account.plan,
-          }
+      // Links are filled from these three fields only (never the account's data: notes, users).
+      const accountSource: LinkSource | null = data.account
+        ? { id: data.account.id, name: data.account.name, plan: data.account.plan }
         : null;
       if (data.account) {
         add({
@@ -161,7 +134,7 @@ export function createCatalogProvider(opts: CatalogProviderOptions): ContextProv
         } else if (e.kind === 'link') {
           const template = typeof e.data.url === 'string' ? e.data.url : null;
           if (!template) continue;
-          const hasPlaceholders = new RegExp(PLACEHOLDER.source).test(template);
+          const hasPlaceholders = hasLinkPlaceholders(template);
           if (hasPlaceholders && !isAccount) continue;
           const url = fillLink(template, accountSource);
           if (!url) continue;
