@@ -1,11 +1,11 @@
 import type { Database } from '../db/client.ts';
-import { AppError, describeError, isAppError } from '../lib/errors.ts';
+import { describeError } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { type ClaimedJob, claimJobs } from './claim.ts';
-import { completeJob, extendLease, failJob, loadClaimedJobs } from './store.ts';
+import { type RunContext, runClaimedJob, type WorkerStats } from './run-job.ts';
+import { loadClaimedJobs } from './store.ts';
 import type { JobHandler } from './types.ts';
-import { retryDelayMs, type WorkerStats } from './worker.ts';
 
 /**
  * One claim and the runs it yields, then return: the unit of work for runtimes without a
@@ -30,6 +30,8 @@ export interface SweepOnceOptions {
   sweep?: boolean;
   now?: () => Date;
   backoff?: { baseMs?: number; maxMs?: number };
+  /** Longest wait a handler's own retry time may ask for (default 6 h, as the Node worker). */
+  maxRetryAfterMs?: number;
   random?: () => number;
   /** Prefix of the lease owner (default `cf`). */
   ownerPrefix?: string;
@@ -59,66 +61,16 @@ export async function claimAndRunOnce(opts: SweepOnceOptions): Promise<WorkerSta
   const byTenant = new Map<string, ClaimedJob[]>();
   for (const c of claimed) byTenant.set(c.tenantId, [...(byTenant.get(c.tenantId) ?? []), c]);
 
-  async function run(c: ClaimedJob, job: { kind: string; payload: Record<string, unknown> } | undefined) {
-    if (!job) {
-      stats.lostLeases++;
-      return;
-    }
-    const log = opts.logger.child({
-      tenantId: c.tenantId,
-      jobId: c.jobId,
-      kind: job.kind,
-      attempt: c.attempt,
-    });
-    const abort = new AbortController();
-    let renewing = false;
-    const heartbeat = setInterval(
-      () => {
-        if (renewing) return;
-        renewing = true;
-        extendLease(db, c, new Date(now().getTime() + leaseMs), now())
-          .then((ok) => {
-            if (!ok && !abort.signal.aborted) abort.abort(new AppError('conflict', 'job lease lost'));
-          })
-          .catch((e) => log.warn('job lease renewal failed', { error: describeError(e) }))
-          .finally(() => {
-            renewing = false;
-          });
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
-    try {
-      const handler = opts.handlers[job.kind];
-      if (!handler)
-        throw new AppError('internal', `no handler for job kind ${job.kind}`, { retryable: true });
-      await handler({
-        tenantId: c.tenantId,
-        jobId: c.jobId,
-        kind: job.kind,
-        payload: job.payload,
-        attempt: c.attempt,
-        signal: abort.signal,
-      });
-      clearInterval(heartbeat);
-      if (await completeJob(db, c, now())) stats.succeeded++;
-      else stats.lostLeases++;
-    } catch (e) {
-      clearInterval(heartbeat);
-      const error = describeError(e).slice(0, 2000);
-      const final = (isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts;
-      const retryAt = final ? null : new Date(now().getTime() + retryDelayMs(c.attempt, e, backoff));
-      if (!(await failJob(db, c, error, retryAt, now()))) stats.lostLeases++;
-      else if (retryAt) {
-        stats.retried++;
-        log.warn('job failed; will retry', { error, retryAt: retryAt.toISOString() });
-      } else {
-        stats.dead++;
-        log.error('job dead-lettered', { error, attempts: c.attempt });
-      }
-    } finally {
-      clearInterval(heartbeat);
-    }
-  }
+  const ctx: RunContext = {
+    db,
+    handlers: opts.handlers,
+    logger: opts.logger,
+    now,
+    leaseMs,
+    backoff,
+    maxRetryAfterMs: opts.maxRetryAfterMs ?? 6 * 3600_000,
+    stats,
+  };
 
   await Promise.all(
     [...byTenant].map(async ([tenantId, group]) => {
@@ -138,7 +90,7 @@ export async function claimAndRunOnce(opts: SweepOnceOptions): Promise<WorkerSta
       }
       await Promise.all(
         group.map((c) =>
-          run(c, loaded.get(c.jobId)).catch((e) =>
+          runClaimedJob(ctx, c, loaded.get(c.jobId)).catch((e) =>
             opts.logger.error('job bookkeeping failed', { jobId: c.jobId, error: describeError(e) }),
           ),
         ),

@@ -1,10 +1,13 @@
 import type { Database } from '../db/client.ts';
-import { AppError, describeError, isAppError, isRetryLater } from '../lib/errors.ts';
+import { AppError, describeError } from '../lib/errors.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { type ClaimedJob, claimJobs, queueState } from './claim.ts';
-import { completeJob, extendLease, failJob, loadClaimedJobs } from './store.ts';
+import { type RunContext, runClaimedJob, type WorkerStats } from './run-job.ts';
+import { loadClaimedJobs } from './store.ts';
 import type { JobHandler } from './types.ts';
+
+export { retryDelayMs, type WorkerStats } from './run-job.ts';
 
 export interface WorkerOptions {
   database: Database;
@@ -34,17 +37,6 @@ export interface WorkerOptions {
   workerId?: string;
 }
 
-export interface WorkerStats {
-  claimed: number;
-  succeeded: number;
-  /** Failed attempts put back in the queue with a delay. */
-  retried: number;
-  /** Jobs this worker dead-lettered. */
-  dead: number;
-  /** Claims whose lease was gone when the worker came to use or complete them. */
-  lostLeases: number;
-}
-
 export interface Worker {
   readonly id: string;
   /** Starts the polling loop (idempotent). */
@@ -69,19 +61,6 @@ export interface Worker {
 }
 
 /** Full-jitter exponential backoff; a longer Retry-After hint (AppError detail.retryAfterMs) wins. */
-export function retryDelayMs(
-  attempt: number,
-  error: unknown,
-  opts: { baseMs: number; maxMs: number; random: () => number },
-): number {
-  const cap = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
-  const jitter = Math.floor(opts.random() * cap);
-  const hint = isAppError(error) ? error.detail?.retryAfterMs : undefined;
-  return typeof hint === 'number' && Number.isFinite(hint)
-    ? Math.max(jitter, Math.min(hint, opts.maxMs))
-    : jitter;
-}
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * Lets timers and I/O run. On PGlite every query resolves in-process, so a loop of awaits would
@@ -167,81 +146,19 @@ export function createWorker(opts: WorkerOptions): Worker {
 
   type Loaded = { kind: string; payload: Record<string, unknown> } | null;
 
-  /** The handler's own retry time when it gave one (bounded to [now, now + cap]), else backoff. */
-  function nextRunAt(attempt: number, e: unknown): Date {
-    const at = now().getTime();
-    if (isRetryLater(e)) {
-      const wanted = e.retryAt.getTime();
-      if (Number.isFinite(wanted)) return new Date(Math.min(Math.max(wanted, at), at + maxRetryAfterMs));
-    }
-    return new Date(at + retryDelayMs(attempt, e, backoff));
-  }
+  const runContext: RunContext = {
+    db,
+    handlers: opts.handlers,
+    logger: log,
+    now,
+    leaseMs,
+    backoff,
+    maxRetryAfterMs,
+    stats,
+  };
 
   async function runJob(c: ClaimedJob, abort: AbortController, loaded: Promise<Loaded>): Promise<void> {
-    const job = await loaded;
-    if (!job) {
-      stats.lostLeases++;
-      return;
-    }
-    const jlog = log.child({ tenantId: c.tenantId, jobId: c.jobId, kind: job.kind, attempt: c.attempt });
-    let renewing = false;
-    const heartbeat = setInterval(
-      () => {
-        if (renewing) return;
-        renewing = true;
-        extendLease(db, c, new Date(now().getTime() + leaseMs), now())
-          .then((ok) => {
-            if (!ok && !abort.signal.aborted) {
-              jlog.warn('job lease lost while running; aborting the handler');
-              abort.abort(new AppError('conflict', 'job lease lost'));
-            }
-          })
-          .catch((e) => jlog.warn('job lease renewal failed', { error: describeError(e) }))
-          .finally(() => {
-            renewing = false;
-          });
-      },
-      Math.max(50, Math.floor(leaseMs / 3)),
-    );
-    try {
-      const handler = opts.handlers[job.kind];
-      if (!handler)
-        throw new AppError('internal', `no handler for job kind ${job.kind}`, { retryable: true });
-      await handler({
-        tenantId: c.tenantId,
-        jobId: c.jobId,
-        kind: job.kind,
-        payload: job.payload,
-        attempt: c.attempt,
-        maxAttempts: c.maxAttempts,
-        signal: abort.signal,
-      });
-      clearInterval(heartbeat);
-      if (await completeJob(db, c, now())) {
-        stats.succeeded++;
-        jlog.debug('job done');
-      } else {
-        stats.lostLeases++;
-        jlog.warn('job finished after its lease was lost; its new owner decides its state');
-      }
-    } catch (e) {
-      clearInterval(heartbeat);
-      const error = describeError(e).slice(0, 2000);
-      const final = (isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts;
-      const retryAt = final ? null : nextRunAt(c.attempt, e);
-      if (!(await failJob(db, c, error, retryAt, now()))) {
-        stats.lostLeases++;
-        jlog.warn('job failed after its lease was lost; its new owner decides its state', { error });
-      } else if (retryAt) {
-        stats.retried++;
-        jlog.warn('job failed; will retry', { error, retryAt: retryAt.toISOString() });
-      } else {
-        stats.dead++;
-        jlog.error('job dead-lettered', { error, attempts: c.attempt });
-      }
-    } finally {
-      clearInterval(heartbeat);
-    }
+    await runClaimedJob(runContext, c, await loaded, abort);
   }
 
   function launch(c: ClaimedJob, loaded: Promise<Loaded>) {

@@ -7,6 +7,7 @@ import { claimJobs } from '../../src/jobs/claim.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { redriveDeadJobs } from '../../src/jobs/redrive.ts';
 import { completeJob, failJob } from '../../src/jobs/store.ts';
+import { claimAndRunOnce } from '../../src/jobs/sweep-once.ts';
 import type { JobContext, JobHandler } from '../../src/jobs/types.ts';
 import { createWorker, retryDelayMs, type WorkerOptions } from '../../src/jobs/worker.ts';
 import { AppError, RetryLaterError } from '../../src/lib/errors.ts';
@@ -350,6 +351,35 @@ describe.each(backends())('job queue on %s', (backend) => {
     // The last attempt: a retry time does not keep a job alive past maxAttempts.
     expect(row).toMatchObject({ status: 'dead', attempts: 3 });
     expect(row!.lastError).toBe('rate_limited: model rate limited');
+  });
+
+  it('the one-shot sweep (Workers) follows the same rules: maxAttempts reaches the handler, a RetryLaterError reschedules at its retryAt', async () => {
+    await clearQueue();
+    await freshTenants();
+    await withTenant(database.db, a, (tx) =>
+      queue.enqueue(tx, a, { kind: 'limited', payload: {}, maxAttempts: 3 }),
+    );
+    const clock = Date.now() + 1000;
+    const seen: (number | undefined)[] = [];
+    const stats = await claimAndRunOnce({
+      database,
+      logger: createLogger('silent'),
+      now: () => new Date(clock),
+      random: () => 0.5,
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+      handlers: {
+        limited: async (job) => {
+          seen.push(job.maxAttempts);
+          throw new RetryLaterError('model rate limited', new Date(clock + 120_000));
+        },
+      },
+    });
+    expect(stats).toMatchObject({ claimed: 1, retried: 1, dead: 0 });
+    expect(seen).toEqual([3]);
+    const [row] = await jobRows(database, a);
+    // The Retry-After time, not the (60 s capped, jittered) backoff.
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row!.runAt.getTime() - clock).toBe(120_000);
   });
 
   it('a non-retryable AppError dead-letters at once', async () => {
