@@ -145,9 +145,21 @@ for (let i = 0; i < 100; i++) {
 }
 await sleep(2000);
 const afterBurst = rssMb();
+// Where the resident memory is: anonymous (heaps, malloc, WASM) against file-backed (the binary, libraries).
+const rollup = readFileSync(`/proc/${child.pid}/smaps_rollup`, 'utf8');
+const kb = (name: string) =>
+  Math.round(Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0) / 1024);
+const split = { anonymousMb: kb('Anonymous'), fileMb: kb('Rss') - kb('Anonymous') };
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 process.stdout.write(
-  `${JSON.stringify({ tenants: TENANTS, flags, rssMb: { started, idle, afterBurst }, webhooksAccepted: accepted, load })}\n`,
+  `${JSON.stringify({
+    tenants: TENANTS,
+    flags,
+    rssMb: { started, idle, afterBurst },
+    split,
+    webhooksAccepted: accepted,
+    load,
+  })}\n`,
 );
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));

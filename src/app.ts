@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { adminConfigRoutes } from './http/admin-config.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
+import { adminSlackRoutes } from './http/admin-slack.ts';
 import { errorResponse, onError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { installRoutes } from './http/install-routes.ts';
@@ -40,6 +41,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', slackInteractionRoutes());
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
+  app.route('/', adminSlackRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());

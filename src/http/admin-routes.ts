@@ -17,6 +17,7 @@ import { sendPage } from './views/layout.ts';
 const ADMIN_NAV = [
   { href: '/', label: 'Home' },
   { href: '/admin', label: 'Admin' },
+  { href: '/admin/slack/channels', label: 'Slack channels' },
 ];
 
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });

@@ -54,7 +54,8 @@ function limiterOf(d: AppDeps): SlackLimiter {
   return l;
 }
 
-function interactionDeps(c: Context<AppEnv>): InteractionDeps | Response {
+/** The Slack job dependencies of this app (also used by the console's channel page), or the 503 that says what is missing. */
+export function interactionDeps(c: Context<AppEnv>): InteractionDeps | Response {
   const d = c.get('deps');
   if (!d.tokens || !d.queue || !d.drafter) {
     return errorResponse(

@@ -146,3 +146,50 @@ export function editModal(meta: { draftId: string; channel: string; ts: string }
     ],
   };
 }
+
+/** Callback id of the "Link this channel" modal (opened by the global shortcut). */
+export const LINK_VIEW_CALLBACK = 'copilot_link_modal';
+
+/** The shortcut's modal: a channel (the current one by default) and the account it is about. */
+export function linkModal() {
+  return {
+    type: 'modal',
+    callback_id: LINK_VIEW_CALLBACK,
+    title: { type: 'plain_text', text: 'Link a channel' },
+    submit: { type: 'plain_text', text: 'Link' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'channel',
+        label: { type: 'plain_text', text: 'Channel' },
+        element: {
+          type: 'conversations_select',
+          action_id: 'channel',
+          default_to_current_conversation: true,
+          filter: { include: ['public', 'private'] },
+        },
+      },
+      {
+        type: 'input',
+        block_id: 'account',
+        label: { type: 'plain_text', text: 'Account' },
+        hint: {
+          type: 'plain_text',
+          text: 'Its account id, an email address or a domain: it must match exactly one account.',
+        },
+        element: { type: 'plain_text_input', action_id: 'account', max_length: 200 },
+      },
+    ],
+  };
+}
+
+/** A modal with one message and a Close button (the shortcut's refusals and its confirmation). */
+export function noticeModal(title: string, text: string) {
+  return {
+    type: 'modal',
+    title: { type: 'plain_text', text: clip(title, 24) },
+    close: { type: 'plain_text', text: 'Close' },
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: clip(text, 3000) } }],
+  };
+}

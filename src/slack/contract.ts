@@ -12,6 +12,11 @@ export const SLACK_EVENTS = {
 
 export const COPILOT_COMMAND = '/copilot';
 
+/** Global shortcuts (manifest `features.shortcuts`), handled in src/slack/interactions.ts. */
+export const SLACK_SHORTCUTS = {
+  linkChannel: 'copilot_link_channel',
+} as const;
+
 /** Scopes for the events above (Slack's event reference). */
 export const EVENT_SCOPES: Record<string, readonly string[]> = {
   app_mention: ['app_mentions:read'],
@@ -25,6 +30,7 @@ export const METHOD_SCOPES: Record<string, readonly string[]> = {
   'assistant.threads.setStatus': ['assistant:write'],
   'assistant.threads.setSuggestedPrompts': ['assistant:write'],
   'conversations.info': ['channels:read', 'groups:read'],
+  'conversations.list': ['channels:read', 'groups:read'],
   'chat.postMessage': ['chat:write'],
   'chat.postEphemeral': ['chat:write'],
   'chat.update': ['chat:write'],

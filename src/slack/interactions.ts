@@ -10,9 +10,19 @@ import { draftView } from './actions.ts';
 import { isWorkspaceAdmin, slackUser } from './agents.ts';
 import { type SlackJobDeps, slackWebFor } from './ask.ts';
 import { actionJob, askJob, readAskJob } from './ask-job.ts';
-import { ACTIONS, draftActions, draftContentBlocks, EDIT_VIEW_CALLBACK, editModal } from './blocks.ts';
-import { COPILOT_COMMAND } from './contract.ts';
-import { resolveAccountEvidence } from './resolve-account.ts';
+import {
+  ACTIONS,
+  draftActions,
+  draftContentBlocks,
+  EDIT_VIEW_CALLBACK,
+  editModal,
+  escapeMrkdwn,
+  LINK_VIEW_CALLBACK,
+  linkModal,
+  noticeModal,
+} from './blocks.ts';
+import { linkChannel, unlinkChannel } from './channel-links.ts';
+import { COPILOT_COMMAND, SLACK_SHORTCUTS } from './contract.ts';
 import { updateSlackSettings } from './settings.ts';
 
 /**
@@ -28,6 +38,8 @@ export type InteractionDeps = SlackJobDeps & { jobsEnqueued?: () => void; log: L
 const id = z.string().min(1).max(64);
 const interactionSchema = z.looseObject({
   type: z.string(),
+  /** Shortcuts carry their callback id at the top level. */
+  callback_id: z.string().max(255).optional(),
   team: z.looseObject({ id: id, enterprise_id: id.nullish() }).nullish(),
   enterprise: z.looseObject({ id: id }).nullish(),
   is_enterprise_install: z.boolean().optional(),
@@ -54,7 +66,13 @@ const interactionSchema = z.looseObject({
       app_installed_team_id: id.optional(),
       state: z
         .looseObject({
-          values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.string().nullish() }))),
+          values: z.record(
+            z.string(),
+            z.record(
+              z.string(),
+              z.looseObject({ value: z.string().nullish(), selected_conversation: id.nullish() }),
+            ),
+          ),
         })
         .optional(),
     })
@@ -104,7 +122,67 @@ export async function handleInteraction(
   if (it.type === 'block_actions') return blockAction(deps, tenantId, it);
   if (it.type === 'view_submission' && it.view?.callback_id === EDIT_VIEW_CALLBACK)
     return editSubmitted(deps, tenantId, it);
+  if (it.type === 'shortcut' && it.callback_id === SLACK_SHORTCUTS.linkChannel)
+    return linkShortcut(deps, tenantId, it);
+  if (it.type === 'view_submission' && it.view?.callback_id === LINK_VIEW_CALLBACK)
+    return linkSubmitted(deps, tenantId, it);
   return { status: 200 };
+}
+
+/** The workspace admin behind an interaction, or null (members of other workspaces included). */
+async function adminOf(deps: InteractionDeps, tenantId: string, it: Interaction): Promise<Actor | null> {
+  const web = await slackWebFor(deps, tenantId);
+  const u = await slackUser(web, it.user.id);
+  if (!isWorkspaceAdmin(u, await installTeamOf(deps, tenantId))) return null;
+  return { type: 'slack_user', userId: it.user.id, ...(u.team_id ? { teamId: u.team_id } : {}) };
+}
+
+/** The "Link this channel" shortcut: admins get the modal, others a modal saying why not. */
+async function linkShortcut(
+  deps: InteractionDeps,
+  tenantId: string,
+  it: Interaction,
+): Promise<InteractionOutcome> {
+  if (!it.trigger_id) return { status: 200 };
+  const admin = await adminOf(deps, tenantId, it);
+  const web = await slackWebFor(deps, tenantId);
+  await web.call('views.open', {
+    trigger_id: it.trigger_id,
+    view: admin
+      ? linkModal()
+      : noticeModal('Link a channel', 'Only workspace admins can link channels to accounts.'),
+  });
+  return { status: 200 };
+}
+
+async function linkSubmitted(
+  deps: InteractionDeps,
+  tenantId: string,
+  it: Interaction,
+): Promise<InteractionOutcome> {
+  const values = it.view?.state?.values;
+  const channel = values?.channel?.channel?.selected_conversation ?? '';
+  const accountText = values?.account?.account?.value ?? '';
+  const errors = (field: 'channel' | 'account', message: string): InteractionOutcome => ({
+    status: 200,
+    body: { response_action: 'errors', errors: { [field]: message } },
+  });
+  const actor = await adminOf(deps, tenantId, it);
+  if (!actor) return errors('account', 'Only workspace admins can link channels to accounts.');
+  const out = await withTenant(deps.database.db, tenantId, (tx) =>
+    linkChannel({ tenantId, tx, actor }, channel, accountText),
+  );
+  if (!out.ok) return errors(out.code === 'invalid_channel' ? 'channel' : 'account', out.message);
+  return {
+    status: 200,
+    body: {
+      response_action: 'update',
+      view: noticeModal(
+        'Channel linked',
+        `<#${channel}> is now linked to *${escapeMrkdwn(out.accountName ?? out.accountId)}* (\`${escapeMrkdwn(out.accountId)}\`): questions there are about this account, and its new ticket drafts are posted there.`,
+      ),
+    },
+  };
 }
 
 async function blockAction(
@@ -269,46 +347,21 @@ export async function handleCommand(
     return reply('Only workspace admins can change channel links.');
   const actor: Actor = { type: 'slack_user', userId: user, ...(u.team_id ? { teamId: u.team_id } : {}) };
   return withTenant(deps.database.db, tenantId, async (tx) => {
+    const ctx = { tenantId, tx, actor };
     if (sub === 'link') {
       if (!arg) return reply('Name the account: `/copilot link <account id, email or domain>`.');
-      const ev = await resolveAccountEvidence(tx, {
-        text: arg,
-        channelAccountId: null,
-        zendeskSubdomain: null,
-      });
-      if (ev.kind === 'ambiguous')
-        return reply(
-          `Several accounts match (${ev.candidates.map((c) => c.id).join(', ')}): use the account id.`,
-        );
-      if (ev.kind !== 'text')
-        return reply('No account matches exactly. Use its id, an email or a domain of it.');
-      await updateSlackSettings(tx, tenantId, (s) => ({
-        ...s,
-        channels: { ...s.channels, [channel]: ev.accountId },
-      }));
-      await audit(
-        { tenantId, tx, actor },
-        {
-          action: 'slack.channel_linked',
-          target: channel,
-          outcome: 'success',
-          detail: { accountId: ev.accountId },
-        },
-      );
+      const out = await linkChannel(ctx, channel, arg);
+      if (!out.ok) return reply(out.message);
       return reply(
-        `This channel is now linked to account ${ev.accountId}: questions here are about it, and its new ticket drafts are posted here.`,
+        `This channel is now linked to account ${out.accountId}: questions here are about it, and its new ticket drafts are posted here.`,
       );
     }
     if (sub === 'unlink') {
-      await updateSlackSettings(tx, tenantId, (s) => {
-        const { [channel]: _gone, ...channels } = s.channels;
-        return { ...s, channels };
-      });
-      await audit(
-        { tenantId, tx, actor },
-        { action: 'slack.channel_unlinked', target: channel, outcome: 'success' },
+      return reply(
+        (await unlinkChannel(ctx, channel))
+          ? 'This channel is no longer linked to an account.'
+          : 'This channel was not linked to an account.',
       );
-      return reply('This channel is no longer linked to an account.');
     }
     await updateSlackSettings(tx, tenantId, (s) => ({ ...s, triageChannel: channel }));
     await audit(

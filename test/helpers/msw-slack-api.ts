@@ -4,8 +4,8 @@ import { HttpResponse, http, type RequestHandler } from 'msw';
  * A fake Slack Web API at https://slack.com/api/{method} for msw: records every call (method,
  * bearer token, arguments decoded from the form or JSON body; JSON-looking form values parsed)
  * and answers the methods the copilot uses. Unknown methods answer `unknown_method`, so a test
- * sees a call it did not expect. `users` and `sharedChannels` drive users.info and
- * conversations.info; `failNext` makes the next call of a method answer an HTTP status.
+ * sees a call it did not expect. `users`, `sharedChannels` and `channels` drive users.info,
+ * conversations.info and conversations.list; `failNext` makes the next call of a method answer an HTTP status.
  */
 export interface SlackApiCall {
   method: string;
@@ -26,6 +26,8 @@ export interface FakeSlackApi {
   calls: SlackApiCall[];
   users: Map<string, FakeSlackUser>;
   sharedChannels: Set<string>;
+  /** conversations.list: channel id -> name. */
+  channels: Map<string, string>;
   failNext: Map<string, { status: number; headers?: Record<string, string> }>;
   of(method: string): SlackApiCall[];
   reset(): void;
@@ -65,6 +67,7 @@ export function fakeSlackApi(): FakeSlackApi {
     calls: [],
     users: new Map(),
     sharedChannels: new Set(),
+    channels: new Map(),
     failNext: new Map(),
     of: (method) => fake.calls.filter((c) => c.method === method),
     reset() {
@@ -99,6 +102,13 @@ export function fakeSlackApi(): FakeSlackApi {
       if (method === 'conversations.info') {
         const id = String(args.channel);
         return HttpResponse.json({ ok: true, channel: { id, is_ext_shared: fake.sharedChannels.has(id) } });
+      }
+      if (method === 'conversations.list') {
+        return HttpResponse.json({
+          ok: true,
+          channels: [...fake.channels].map(([id, name]) => ({ id, name, is_private: id.startsWith('G') })),
+          response_metadata: { next_cursor: '' },
+        });
       }
       if (!KNOWN.has(method)) return HttpResponse.json({ ok: false, error: 'unknown_method' });
       const ts = `1700000100.${String(++seq).padStart(6, '0')}`;

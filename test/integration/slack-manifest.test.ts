@@ -10,6 +10,7 @@ import {
   METHOD_SCOPES,
   SLACK_EVENTS,
   SLACK_REQUEST_PATHS,
+  SLACK_SHORTCUTS,
 } from '../../src/slack/contract.ts';
 import { testApp, testConfig } from '../helpers/app.ts';
 import { createTestDatabase } from '../helpers/db.ts';
@@ -29,6 +30,7 @@ const manifest = JSON.parse(readFileSync(new URL('manifest.json', root), 'utf8')
     agent_view?: { suggested_prompts?: unknown[] };
     assistant_view?: unknown;
     slash_commands?: { command: string; url: string }[];
+    shortcuts?: { type: string; callback_id: string }[];
   };
   oauth_config: { scopes: { bot: string[] } };
   settings: {
@@ -99,6 +101,14 @@ describe('manifest.json', () => {
       ...COMMAND_SCOPES,
     ]);
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...needed].sort());
+  });
+
+  it('declares exactly the shortcuts the interaction handler answers', () => {
+    expect(manifest.features.shortcuts?.map((s) => [s.type, s.callback_id])).toEqual(
+      Object.values(SLACK_SHORTCUTS).map((id) => ['global', id]),
+    );
+    const handler = readFileSync(new URL('src/slack/interactions.ts', root), 'utf8');
+    for (const key of Object.keys(SLACK_SHORTCUTS)) expect(handler).toContain(`SLACK_SHORTCUTS.${key}`);
   });
 
   it('declares the one command and request URLs our routes serve and verify', async () => {

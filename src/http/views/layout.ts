@@ -44,7 +44,12 @@ code{background:rgba(127,127,127,.15);padding:0 .25rem;border-radius:3px}
 table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left}
 .muted{color:var(--muted)}
 .danger{border:1px solid var(--danger);padding:1rem;margin-top:2rem}
-button{font:inherit;padding:.25rem .75rem}input{font:inherit}
+button{font:inherit;padding:.25rem .75rem}input,select{font:inherit;max-width:100%}
+.stack{display:flex;flex-direction:column;align-items:flex-start;gap:.35rem}.stack button{margin-top:.5rem}
+.error{color:var(--danger);margin:0}.notice{border-left:3px solid var(--fg);padding-left:.75rem}
+small{color:var(--muted)}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
 `;
 
 export function Layout(props: LayoutProps): Html {
