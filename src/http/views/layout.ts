@@ -64,6 +64,7 @@ export function Layout(props: LayoutProps): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${props.title} · Helpdesk Copilot</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${STYLESHEET_PATH}">
 ${scripts}
 </head>
