@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { drafts, jobs, slackInstallations, webhookDeliveries } from '../../src/db/schema/index.ts';
+import {
+  auditEvents,
+  drafts,
+  jobs,
+  slackInstallations,
+  webhookDeliveries,
+} from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
@@ -301,6 +307,105 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
     expect(JSON.stringify(updates[0]!.args.blocks)).toContain(
       `Sent to ticket #${scenario.ticket.id} by <@UAGENT>`,
     );
+  });
+
+  it('Edit opens a modal with the draft; saving stores the edited text, audits it and updates the message', async () => {
+    const env = mention(PLAIN, `please draft a reply to ${ZD}/agent/tickets/${scenario.ticket.id}`);
+    await send('/slack/events', JSON.stringify(env));
+    await worker.runUntilIdle({ timeoutMs: 20_000 });
+    const stop = slack.of('chat.stopStream').at(-1)!;
+    const d = (await ofTenant(p.tenantId)).drafts.find(
+      (x) =>
+        x.source === 'slack' && x.status === 'pending' && JSON.stringify(stop.args.blocks).includes(x.id),
+    )!;
+    const press = await interaction({
+      type: 'block_actions',
+      team: { id: 'TAAA' },
+      user: { id: 'UREP', team_id: 'TAAA' },
+      channel: { id: PLAIN },
+      message: { ts: stop.args.ts },
+      trigger_id: 'trig-edit-1',
+      actions: [
+        { action_id: 'draft_edit', block_id: `draft:${d.id}`, value: d.id, action_ts: '1700000300.1' },
+      ],
+    });
+    expect(press.status).toBe(200);
+    const [opened] = slack.of('views.open');
+    expect(opened!.args.trigger_id).toBe('trig-edit-1');
+    const view = opened!.args.view as { callback_id: string; private_metadata: string };
+    expect(view.callback_id).toBe('draft_edit_modal');
+    expect(JSON.stringify(view)).toContain(JSON.stringify(d.body.slice(0, 40)).slice(1, -1));
+    const submit = (body: string, user = 'UREP', team = 'TAAA') =>
+      interaction({
+        type: 'view_submission',
+        team: { id: 'TAAA' },
+        user: { id: user, team_id: team },
+        view: {
+          callback_id: 'draft_edit_modal',
+          private_metadata: view.private_metadata,
+          state: { values: { body: { body: { type: 'plain_text_input', value: body } } } },
+        },
+      });
+    // An empty reply is an inline error; a user of another workspace cannot edit; nothing changes.
+    expect(await (await submit('   ')).json()).toMatchObject({ response_action: 'errors' });
+    expect(await (await submit('Hijacked.', 'UEXT', 'TEXT')).json()).toMatchObject({
+      response_action: 'errors',
+    });
+    const unchanged = await withTenant(database.db, p.tenantId, (tx) =>
+      tx.select().from(drafts).where(eq(drafts.id, d.id)),
+    );
+    expect(unchanged[0]!.body).toBe(d.body);
+    const edited = 'Hi Lena, the Zapier trigger is paused on your plan; re-enable it under Integrations.';
+    expect((await submit(edited)).status).toBe(200);
+    const [row] = await withTenant(database.db, p.tenantId, (tx) =>
+      tx.select().from(drafts).where(eq(drafts.id, d.id)),
+    );
+    expect(row).toMatchObject({ body: edited, status: 'pending' });
+    const update = slack.of('chat.update').at(-1)!;
+    expect(update.args).toMatchObject({ channel: PLAIN, ts: stop.args.ts, text: edited });
+    expect(JSON.stringify(update.args.blocks)).toContain('draft_send');
+    const events = await withTenant(database.db, p.tenantId, async (tx) =>
+      (await tx.select().from(auditEvents)).filter((e) => e.action === 'draft.edited' && e.target === d.id),
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]!.actor).toMatchObject({ type: 'slack_user', userId: 'UREP' });
+  });
+
+  it('Regenerate asks the same question again as a new draft in the thread; the first draft stays as it was', async () => {
+    const env = mention(PLAIN, 'why is Zapier not firing for kestrelfreight.example?');
+    await send('/slack/events', JSON.stringify(env));
+    await worker.runUntilIdle({ timeoutMs: 20_000 });
+    const before = (await ofTenant(p.tenantId)).drafts.filter((x) => x.source === 'slack');
+    const stop = slack.of('chat.stopStream').at(-1)!;
+    const first = before.find((x) => JSON.stringify(stop.args.blocks).includes(x.id))!;
+    const starts = slack.of('chat.startStream').length;
+    const press = (actionTs: string) =>
+      interaction({
+        type: 'block_actions',
+        team: { id: 'TAAA' },
+        user: { id: 'UREP', team_id: 'TAAA' },
+        channel: { id: PLAIN },
+        message: { ts: stop.args.ts },
+        actions: [
+          {
+            action_id: 'draft_regenerate',
+            block_id: `draft:${first.id}`,
+            value: first.id,
+            action_ts: actionTs,
+          },
+        ],
+      });
+    expect((await press('1700000400.1')).status).toBe(200);
+    await worker.runUntilIdle({ timeoutMs: 20_000 });
+    const after = (await ofTenant(p.tenantId)).drafts.filter((x) => x.source === 'slack');
+    expect(after).toHaveLength(before.length + 1);
+    const fresh = after.find((x) => !before.some((b) => b.id === x.id))!;
+    expect(fresh).toMatchObject({ accountId: first.accountId, route: first.route, status: 'pending' });
+    expect(after.find((x) => x.id === first.id)).toMatchObject({ body: first.body, status: first.status });
+    // Answered again in the same thread.
+    const newStarts = slack.of('chat.startStream').slice(starts);
+    expect(newStarts).toHaveLength(1);
+    expect(newStarts[0]!.args.thread_ts).toBe(slack.of('chat.startStream')[starts - 1]!.args.thread_ts);
   });
 
   it('a Slack user with no Zendesk agent gets an ephemeral refusal and nothing is sent', async () => {
