@@ -13,8 +13,17 @@ import {
   syncDirectory,
   updateSettings,
 } from '../pipeline/tenant-config.ts';
+import {
+  DIRECTORY_PAGE_MAX,
+  readCatalog,
+  readContextApi,
+  readDirectoryPage,
+} from '../pipeline/tenant-config-read.ts';
 import type { ServiceCtx } from '../tenancy/context.ts';
 import { requireAdmin } from './auth.ts';
+
+const CATALOG_SECTIONS = ['plans', 'features', 'links', 'kb', 'changelog', 'playbooks'] as const;
+
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
@@ -23,8 +32,14 @@ import type { AppEnv } from './types.ts';
  *
  *   GET /admin/api/settings      routing, context and drafting settings (never secrets)
  *   PUT /admin/api/settings      merge { routing?, context?, drafting? }
- *   PUT /admin/api/catalog       replace { plans, features, links, kb, changelog, playbooks }
+ *   GET /admin/api/catalog       the catalog, as PUT takes it
+ *   PUT /admin/api/catalog       replace { plans, features, links, kb, changelog, playbooks }: all
+ *                                six are required (send [] or {} to empty one), so a partial body
+ *                                cannot wipe the rest
+ *   GET /admin/api/directory     ?limit=(1-1000, default 500)&cursor=: a page of accounts, as PUT
+ *                                takes them, with end-user counts and nextCursor
  *   PUT /admin/api/directory     { mode: upsert|replace, accounts: [...] }
+ *   GET /admin/api/context-api   { configured, settings, secretSet } (the secret never)
  *   PUT /admin/api/context-api   { url, secret?, keys?, attemptTimeoutMs?, ... }
  *
  * JSON bodies only (a cross-site page cannot send a JSON PUT without a CORS preflight, which we
@@ -94,7 +109,39 @@ export function adminConfigRoutes() {
 
   app.get('/admin/api/settings', async (c) => c.json(await run(c, (ctx) => readPipelineSettings(ctx.tx))));
   put('/admin/api/settings', z.record(z.string(), z.unknown()), (ctx, input) => updateSettings(ctx, input));
-  put('/admin/api/catalog', catalogSchema, (ctx, input) => replaceCatalog(ctx, input));
+  app.get('/admin/api/catalog', async (c) => c.json(await run(c, (ctx) => readCatalog(ctx.tx))));
+  put(
+    '/admin/api/catalog',
+    // A replacement names every section: `{}` or a forgotten key must not empty the catalog.
+    z
+      .record(z.string(), z.unknown())
+      .superRefine((b, ctx) => {
+        for (const k of CATALOG_SECTIONS)
+          if (!(k in b))
+            ctx.addIssue({
+              code: 'custom',
+              path: [k],
+              message:
+                'is required: PUT replaces the whole catalog (send an empty list or object to clear it)',
+            });
+      })
+      .pipe(catalogSchema),
+    (ctx, input) => replaceCatalog(ctx, input),
+  );
+  app.get('/admin/api/directory', async (c) => {
+    const limit = c.req.query('limit') ?? '500';
+    const cursor = c.req.query('cursor');
+    if (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > DIRECTORY_PAGE_MAX)
+      return errorResponse(
+        c,
+        'invalid_body',
+        `limit: must be a whole number from 1 to ${DIRECTORY_PAGE_MAX}`,
+      );
+    if (cursor !== undefined && (cursor === '' || cursor.length > 200))
+      return errorResponse(c, 'invalid_body', 'cursor: must be the nextCursor of the previous page');
+    return c.json(await run(c, (ctx) => readDirectoryPage(ctx.tx, { after: cursor, limit: Number(limit) })));
+  });
+  app.get('/admin/api/context-api', async (c) => c.json(await run(c, (ctx) => readContextApi(ctx.tx))));
   put('/admin/api/directory', directorySchema, (ctx, input) => syncDirectory(ctx, input));
   put('/admin/api/context-api', contextApiInputSchema, (ctx, input, c) => {
     const { vault, config, contextApiResolver } = c.get('deps');

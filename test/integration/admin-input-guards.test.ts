@@ -161,7 +161,14 @@ describe.each(backends())('admin API input guards on %s', (backend) => {
   });
 
   describe('catalog link placeholders', () => {
-    const catalog = (links: Record<string, unknown>) => ({ links });
+    const catalog = (links: Record<string, unknown>) => ({
+      plans: [],
+      features: [],
+      links,
+      kb: [],
+      changelog: [],
+      playbooks: [],
+    });
 
     it('refuses a link naming another account field: 400 placeholder_not_allowed, nothing stored', async () => {
       expect(
