@@ -82,6 +82,7 @@ export function adminRoutes() {
           title: 'Helpdesk Copilot admin',
           children: signedOutBody({
             slackSignIn: config.features.slackInstall,
+            zendeskSignIn: config.zendeskOAuth !== null,
             embedded: database.kind === 'pglite',
           }),
         },

@@ -2,6 +2,16 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { AppError, describeError } from '../lib/errors.ts';
+import { consumeOAuthState, createOAuthState, STATE_TTL_MS } from '../oauth/state-store.ts';
+import { exchangeZendeskCode, zendeskAuthorizeUrl } from '../oauth/zendesk.ts';
+import {
+  revokeZendeskSignInToken,
+  ZENDESK_SIGNIN_CALLBACK_PATH,
+  ZENDESK_SIGNIN_SCOPE,
+  zendeskMe,
+  zendeskRoleOf,
+  zendeskSignInRedirectUri,
+} from '../oauth/zendesk-signin.ts';
 import {
   consumeSignInState,
   finishSignIn,
@@ -10,10 +20,13 @@ import {
   slackRoleOf,
   startSignIn,
 } from '../slack/signin.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { tenantIdBySlack, tenantIdByZendeskSubdomain } from '../tenancy/lookup.ts';
 import { createSession } from '../tenancy/sessions.ts';
+import { ZENDESK_SUBDOMAIN } from '../zendesk/api.ts';
 import { errorResponse } from './errors.ts';
+import { failPage, startPage } from './install-pages.ts';
 import { tokensOf } from './install-routes.ts';
+import { requireSameOrigin } from './middleware.ts';
 import { setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
 import { messageBody } from './views/admin.ts';
@@ -21,9 +34,14 @@ import { sendPage } from './views/layout.ts';
 
 /** Binds a sign-in to the browser that started it (login CSRF): the state must come back in this cookie too. */
 const STATE_COOKIE = 'hc_signin_state';
+const ZENDESK_STATE_COOKIE = 'hc_signin_zendesk';
 const CALLBACK_PATH = '/admin/signin/slack/callback';
 
 /**
+ * "Sign in with Zendesk" (src/oauth/zendesk-signin.ts): `GET /admin/signin/zendesk` shows the
+ * subdomain field, its same-origin POST starts OAuth on that subdomain when a tenant is connected
+ * to it, and the callback reads the user's role and creates the session.
+ *
  * "Sign in with Slack" for the admin console: `GET /admin/signin/slack` redirects to the issuer;
  * the callback validates the ID token, finds the tenant by the Slack team (or Enterprise Grid org)
  * in the token, asks Slack's users.info for the user's role with the installation's bot token,
@@ -146,6 +164,193 @@ export function adminSignInRoutes() {
       }
       if (e.code === 'feature_disabled') return fail(503, 'Sign-in unavailable', e.message);
       return fail(502, 'Slack sign-in failed', `${e.message} Try again in a moment.`);
+    }
+  });
+  app.get('/admin/signin/zendesk', async (c) => {
+    if (!c.get('deps').config.zendeskOAuth)
+      return errorResponse(
+        c,
+        'feature_disabled',
+        'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
+      );
+    const asked = (c.req.query('subdomain') ?? '').trim().toLowerCase();
+    return startPage(c, {
+      title: 'Sign in with Zendesk',
+      intro:
+        "Zendesk will ask you to sign in to your company's Zendesk and allow Helpdesk Copilot to read who you are. Zendesk admins become admins here, agents members.",
+      action: '/admin/signin/zendesk',
+      button: 'Sign in with Zendesk',
+      field: {
+        name: 'subdomain',
+        label: 'Your Zendesk subdomain (for https://acme.zendesk.com, "acme"):',
+        value: ZENDESK_SUBDOMAIN.test(asked) ? asked : '',
+        placeholder: 'acme',
+        pattern: '[A-Za-z0-9][A-Za-z0-9\\-]*',
+      },
+    });
+  });
+
+  app.post('/admin/signin/zendesk', requireSameOrigin, async (c) => {
+    const { config, database, now } = c.get('deps');
+    const client = config.zendeskOAuth;
+    if (!client)
+      return errorResponse(
+        c,
+        'feature_disabled',
+        'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
+      );
+    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const subdomain = (typeof body.subdomain === 'string' ? body.subdomain : '').trim().toLowerCase();
+    if (!ZENDESK_SUBDOMAIN.test(subdomain))
+      return failPage(
+        c,
+        'invalid_subdomain',
+        'Not a Zendesk subdomain',
+        'Give your Zendesk subdomain only: for https://acme.zendesk.com, that is "acme".',
+      );
+    const tenantId = await tenantIdByZendeskSubdomain(database.db, subdomain);
+    if (!tenantId)
+      return sendPage(
+        c,
+        {
+          title: 'Zendesk not connected',
+          children: messageBody(
+            [
+              `${subdomain}.zendesk.com is not connected to Helpdesk Copilot, so nobody can sign in with it yet.`,
+            ],
+            [
+              {
+                href: `/zendesk/connect?subdomain=${encodeURIComponent(subdomain)}`,
+                label: 'Connect Zendesk',
+              },
+            ],
+          ),
+        },
+        { status: 403 },
+      );
+    const st = await createOAuthState(
+      database.db,
+      { provider: 'zendesk_signin', subdomain, joinTenantId: tenantId },
+      now?.() ?? new Date(),
+    );
+    setCookie(c, ZENDESK_STATE_COOKIE, st.state, {
+      httpOnly: true,
+      secure: config.PUBLIC_URL.startsWith('https:'),
+      sameSite: 'Lax',
+      path: '/admin/signin/zendesk',
+      maxAge: STATE_TTL_MS / 1000,
+    });
+    return c.redirect(
+      zendeskAuthorizeUrl({
+        subdomain,
+        clientId: client.clientId,
+        redirectUri: zendeskSignInRedirectUri(config.PUBLIC_URL),
+        state: st.state,
+        codeChallenge: st.codeChallenge,
+        scope: ZENDESK_SIGNIN_SCOPE,
+      }),
+      303,
+    );
+  });
+
+  app.get(ZENDESK_SIGNIN_CALLBACK_PATH, async (c) => {
+    const deps = c.get('deps');
+    const { config, database } = deps;
+    const client = config.zendeskOAuth;
+    if (!client)
+      return errorResponse(
+        c,
+        'feature_disabled',
+        'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
+      );
+    const log = c.get('log');
+    const fail = (status: 400 | 403 | 502, title: string, text: string) =>
+      sendPage(
+        c,
+        { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
+        { status },
+      );
+    const now = deps.now?.() ?? new Date();
+    const state = c.req.query('state') ?? '';
+    const cookieState = getCookie(c, ZENDESK_STATE_COOKIE);
+    deleteCookie(c, ZENDESK_STATE_COOKIE, { path: '/admin/signin/zendesk' });
+    if (c.req.query('error'))
+      return fail(400, 'Sign-in cancelled', 'Zendesk did not sign you in. Try again.');
+    const code = c.req.query('code');
+    if (!state || !cookieState || cookieState !== state || !code)
+      return fail(
+        400,
+        'Sign-in expired',
+        'This sign-in did not start in this browser, or it expired. Try again.',
+      );
+    const st = await consumeOAuthState(database.db, state, 'zendesk_signin', now);
+    if (!st?.subdomain || !st.joinTenantId)
+      return fail(
+        400,
+        'Sign-in expired',
+        'This sign-in did not start in this browser, or it expired. Try again.',
+      );
+    const subdomain = st.subdomain;
+    let token: string;
+    try {
+      token = (
+        await exchangeZendeskCode(
+          client,
+          {
+            subdomain,
+            code,
+            redirectUri: zendeskSignInRedirectUri(config.PUBLIC_URL),
+            codeVerifier: st.codeVerifier,
+            scope: ZENDESK_SIGNIN_SCOPE,
+          },
+          now,
+        )
+      ).accessToken;
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      log.warn('zendesk sign-in: code exchange failed', { subdomain, error: describeError(e) });
+      return fail(
+        502,
+        'Zendesk sign-in failed',
+        'Zendesk did not confirm the sign-in. Try again in a moment.',
+      );
+    }
+    try {
+      const me = await zendeskMe(subdomain, token);
+      const role = zendeskRoleOf(me);
+      // The subdomain's tenant now: it must still be the one the flow started for.
+      const tenantId = await tenantIdByZendeskSubdomain(database.db, subdomain);
+      if (!tenantId || tenantId !== st.joinTenantId)
+        return fail(
+          403,
+          'Zendesk not connected',
+          `${subdomain}.zendesk.com is no longer connected to this tenant.`,
+        );
+      if (!role) {
+        log.info('zendesk sign-in refused: not an agent or admin', { tenantId, zendeskRole: me.role });
+        return fail(403, 'Sign-in refused', 'Only active Zendesk agents and admins can sign in here.');
+      }
+      const session = await createSession(database.db, {
+        tenantId,
+        userId: `zendesk:${me.id}`,
+        userName: me.name ?? me.email ?? undefined,
+        role,
+        via: 'zendesk_oauth',
+        requestId: c.get('requestId'),
+        now,
+      });
+      setSessionCookie(c, session.token, session.expiresAt);
+      return c.redirect('/admin', 303);
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      log.warn('zendesk sign-in failed', { subdomain, error: describeError(e) });
+      if (e.code === 'forbidden' || e.code === 'tenant_inactive')
+        return fail(403, 'Sign-in refused', e.message);
+      return fail(502, 'Zendesk sign-in failed', `${e.message} Try again in a moment.`);
+    } finally {
+      // The role is read: the token has done its work.
+      if (!(await revokeZendeskSignInToken(subdomain, token)))
+        log.warn('zendesk sign-in token not revoked (it expires by itself)', { subdomain });
     }
   });
   return app;

@@ -18,7 +18,7 @@ import { randomToken } from '../lib/ids.ts';
  */
 export const STATE_TTL_MS = 10 * 60 * 1000;
 
-export type OAuthStateProvider = 'slack' | 'zendesk' | 'slack_oidc';
+export type OAuthStateProvider = 'slack' | 'zendesk' | 'slack_oidc' | 'zendesk_signin';
 
 export interface NewOAuthState {
   provider: OAuthStateProvider;

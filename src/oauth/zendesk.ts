@@ -39,12 +39,14 @@ export function zendeskAuthorizeUrl(input: {
   redirectUri: string;
   state: string;
   codeChallenge: string;
+  /** Default ZENDESK_SCOPES (the connection); sign-in asks for `read` only. */
+  scope?: string;
 }): string {
   const url = new URL('/oauth/authorizations/new', zendeskBaseUrl(input.subdomain));
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', input.clientId);
   url.searchParams.set('redirect_uri', input.redirectUri);
-  url.searchParams.set('scope', ZENDESK_SCOPES);
+  url.searchParams.set('scope', input.scope ?? ZENDESK_SCOPES);
   url.searchParams.set('state', input.state);
   url.searchParams.set('code_challenge', input.codeChallenge);
   url.searchParams.set('code_challenge_method', 'S256');
@@ -93,14 +95,14 @@ const ttlParams = {
 
 export async function exchangeZendeskCode(
   creds: ZendeskClientCredentials,
-  input: { subdomain: string; code: string; redirectUri: string; codeVerifier: string },
+  input: { subdomain: string; code: string; redirectUri: string; codeVerifier: string; scope?: string },
   now: Date,
 ): Promise<RefreshedPair & { scope: string }> {
   const body = await exchangeAuthorizationCode(zendeskEndpoint(creds, input.subdomain), {
     code: input.code,
     redirectUri: input.redirectUri,
     codeVerifier: input.codeVerifier,
-    params: { ...ttlParams, scope: ZENDESK_SCOPES },
+    params: { ...ttlParams, scope: input.scope ?? ZENDESK_SCOPES },
   });
   return toPair(body, "Zendesk's token response", now);
 }

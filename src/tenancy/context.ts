@@ -6,7 +6,7 @@ export type Actor =
   | { type: 'webhook'; provider: 'zendesk' | 'slack'; id?: string }
   | { type: 'slack_user'; userId: string; teamId?: string }
   | { type: 'zendesk_agent'; userId: string }
-  | { type: 'admin'; userId: string; via: 'slack_oidc' | 'local_link' }
+  | { type: 'admin'; userId: string; via: 'slack_oidc' | 'zendesk_oauth' | 'local_link' }
   | { type: 'cli'; name: string };
 
 /**

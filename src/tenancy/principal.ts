@@ -7,7 +7,7 @@ export interface Principal {
   userId: string;
   userName?: string | undefined;
   role: 'owner' | 'admin' | 'member';
-  via: 'slack_oidc' | 'local_link';
+  via: 'slack_oidc' | 'zendesk_oauth' | 'local_link';
 }
 
 export function isAdmin(p: Principal | undefined): p is Principal {

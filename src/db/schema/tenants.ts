@@ -60,7 +60,7 @@ export const adminSessions = pgTable(
     userId: text('user_id').notNull(),
     userName: text('user_name'),
     role: text('role', { enum: ['owner', 'admin', 'member'] }).notNull(),
-    via: text('via', { enum: ['slack_oidc', 'local_link'] }).notNull(),
+    via: text('via', { enum: ['slack_oidc', 'zendesk_oauth', 'local_link'] }).notNull(),
     expiresAt: ts('expires_at').notNull(),
     createdAt: createdAt(),
   },
@@ -74,7 +74,7 @@ export const adminSessions = pgTable(
  */
 export const oauthStates = pgTable('oauth_states', {
   stateHash: text('state_hash').primaryKey(),
-  provider: text('provider', { enum: ['slack', 'zendesk', 'slack_oidc'] }).notNull(),
+  provider: text('provider', { enum: ['slack', 'zendesk', 'slack_oidc', 'zendesk_signin'] }).notNull(),
   codeVerifier: text('code_verifier').notNull(),
   subdomain: text('subdomain'),
   joinTenantId: text('join_tenant_id'),

@@ -19,12 +19,21 @@ export interface ConsoleView {
   retentionDays: number;
 }
 
-export function signedOutBody(opts: { slackSignIn: boolean; embedded: boolean }): Html {
+export function signedOutBody(opts: {
+  slackSignIn: boolean;
+  zendeskSignIn: boolean;
+  embedded: boolean;
+}): Html {
   return html`<p>You are not signed in.</p>
 ${
   opts.slackSignIn
     ? html`<p><a href="/admin/signin/slack">Sign in with Slack</a></p>`
     : html`<p>Sign-in with Slack is off (set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET).</p>`
+}
+${
+  opts.zendeskSignIn
+    ? html`<p><a href="/admin/signin/zendesk">Sign in with Zendesk</a></p>`
+    : html`<p>Sign-in with Zendesk is off (set ZENDESK_CLIENT_ID and ZENDESK_CLIENT_SECRET).</p>`
 }
 ${
   opts.embedded
