@@ -10,7 +10,9 @@
  * - the leak guard (`guardDraft`) on an account draft (~900 characters naming the account's own
  *   name, people, plan and a link; every 10th also names another account, which must block) and
  *   on an end-user draft (the end user's own reservation; must pass);
- * - the first guard call after the directory write (cold) separately from the warm ones.
+ * - the first guard call after the directory write (cold: the matchers are built) separately
+ *   from the warm ones, and again after a one-account directory write (the rebuild it causes);
+ * - on PostgreSQL, EXPLAIN ANALYZE of the email and domain look-ups as the runtime role.
  *
  * Prints median and p95 per size and the ratio of the largest size to the smallest (warm p50).
  *
@@ -24,12 +26,13 @@
  */
 import './usage.ts'; // --help: first, before any other module runs
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { type Database, openDatabase } from '../src/db/client.ts';
+import { type Database, openDatabase, rowsOf } from '../src/db/client.ts';
 import { withTenant } from '../src/db/tenant.ts';
 import { randomToken } from '../src/lib/ids.ts';
 import { guardDraft } from '../src/pipeline/leak-guard.ts';
-import { type RouteDecision, routeTicket } from '../src/pipeline/routing.ts';
+import { accountsByIdentifier, type RouteDecision, routeTicket } from '../src/pipeline/routing.ts';
 import { readPipelineSettings } from '../src/pipeline/settings.ts';
 import { replaceCatalog, syncDirectory, updateSettings } from '../src/pipeline/tenant-config.ts';
 import type { PipelineTicket } from '../src/pipeline/types.ts';
@@ -218,6 +221,13 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
 const f = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const ms = (n: number) => (Number.isNaN(n) ? 'n/a' : `${f(n)} ms`);
+
+/**
+ * The longest event-loop stall seen (ms), or NaN when the timer never got a turn: PGlite runs
+ * in this thread and its queries resolve without one, so on PGlite this is not measured.
+ */
+const loopMax = (h: ReturnType<typeof monitorEventLoopDelay>) => (h.count ? h.max / 1e6 : Number.NaN);
 
 interface Series {
   p50: number;
@@ -238,7 +248,7 @@ async function series(fn: (i: number) => Promise<void>): Promise<Series> {
     if (i >= 2 && performance.now() - start > MAX_MS) break;
   }
   loop.disable();
-  return { p50: pct(xs, 50), p95: pct(xs, 95), n: xs.length, loopMaxMs: loop.max / 1e6 };
+  return { p50: pct(xs, 50), p95: pct(xs, 95), n: xs.length, loopMaxMs: loopMax(loop) };
 }
 
 interface SizeResult {
@@ -248,7 +258,11 @@ interface SizeResult {
   routeDomain: Series;
   routeEndUser: Series;
   guardColdMs: number;
+  guardColdLoopMaxMs: number;
   guardEndUserColdMs: number;
+  oneAccountWriteMs: number;
+  guardAfterWriteMs: number;
+  plans: string[];
   guard: Series;
   guardEndUser: Series;
   blocked: number;
@@ -321,7 +335,8 @@ async function measure(database: Database, s: Seeded): Promise<SizeResult> {
   };
 
   // Cold: the first guard calls after the directory was written.
-  const a0 = pick();
+  let a0 = pick();
+  while (a0 === accounts[0]) a0 = pick();
   const accountRoute: RouteDecision = {
     level: 'account',
     accountId: a0.id,
@@ -329,9 +344,12 @@ async function measure(database: Database, s: Seeded): Promise<SizeResult> {
     endUserId: null,
     reason: 'requester_email',
   };
+  const coldLoop = monitorEventLoopDelay({ resolution: 1 });
+  coldLoop.enable();
   let t0 = performance.now();
   expect((await guard(accountRoute, accountDraft(a0, null))).verdict.action === 'pass', 'cold guard pass');
   const guardColdMs = performance.now() - t0;
+  coldLoop.disable();
   const endUserRoute = await route(ticket('shopper3@mailbox.example', 'Shop Help'));
   expect(endUserRoute.level === 'end_user' && endUserRoute.accountId === brandAccount.id, 'end-user route');
   t0 = performance.now();
@@ -375,6 +393,54 @@ async function measure(database: Database, s: Seeded): Promise<SizeResult> {
     );
     expect(v.verdict.action === 'pass', `end-user guard ${JSON.stringify(v.verdict)}`);
   });
+
+  // One account changes (a user added, as a sync of one account does): the next draft rebuilds.
+  const changed = accounts[0]!;
+  t0 = performance.now();
+  await withTenant(database.db, tenantId, (tx) =>
+    syncDirectory(
+      { tenantId, tx, actor },
+      {
+        accounts: [
+          {
+            id: changed.id,
+            name: changed.name,
+            plan: changed.plan,
+            domains: [changed.domain],
+            users: [
+              ...changed.users,
+              { email: `rebuild.check@${changed.domain}`, name: 'Rebuild Check', role: 'member' },
+            ],
+          },
+        ],
+      },
+    ),
+  );
+  const oneAccountWriteMs = performance.now() - t0;
+  t0 = performance.now();
+  expect(
+    (await guard(accountRoute, `${accountDraft(a0, null)}\nCc: rebuild.check@${changed.domain}`)).verdict
+      .action === 'blocked',
+    'guard sees the change',
+  );
+  const guardAfterWriteMs = performance.now() - t0;
+
+  const plans: string[] = [];
+  if (database.kind === 'postgres') {
+    for (const [kind, value] of [
+      ['email', pick().users[0]!.email],
+      ['domain', pick().domain],
+    ] as const) {
+      const plan = await withTenant(database.db, tenantId, async (tx) =>
+        rowsOf<{ 'QUERY PLAN': string }>(
+          await tx.execute(
+            sql`explain (analyze, costs off, timing off, summary on) ${accountsByIdentifier(tx, kind, value).getSQL()}`,
+          ),
+        ).map((row) => row['QUERY PLAN']),
+      );
+      plans.push(`-- ${kind} = '${value}'\n${plan.join('\n')}`);
+    }
+  }
   return {
     size: s.size,
     syncSeconds: s.syncSeconds,
@@ -382,7 +448,11 @@ async function measure(database: Database, s: Seeded): Promise<SizeResult> {
     routeDomain,
     routeEndUser,
     guardColdMs,
+    guardColdLoopMaxMs: loopMax(coldLoop),
     guardEndUserColdMs,
+    oneAccountWriteMs,
+    guardAfterWriteMs,
+    plans,
     guard: guardSeries,
     guardEndUser,
     blocked,
@@ -399,10 +469,19 @@ function report(label: string, results: SizeResult[]) {
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results)
     console.log(
-      `| ${r.size.toLocaleString('en')} | ${r.syncSeconds.toFixed(1)} s | ${ps(r.routeEmail)} ms | ${ps(r.routeDomain)} ms | ${ps(r.routeEndUser)} ms | ${f(r.guardColdMs)} ms | ${ps(r.guard)} ms (${r.guard.n}) | ${f(r.guardEndUserColdMs)} ms | ${ps(r.guardEndUser)} ms | ${f(r.guard.loopMaxMs)} ms | ${r.blocked} / ${r.expectedBlocked} |`,
+      `| ${r.size.toLocaleString('en')} | ${r.syncSeconds.toFixed(1)} s | ${ps(r.routeEmail)} ms | ${ps(r.routeDomain)} ms | ${ps(r.routeEndUser)} ms | ${f(r.guardColdMs)} ms | ${ps(r.guard)} ms (${r.guard.n}) | ${f(r.guardEndUserColdMs)} ms | ${ps(r.guardEndUser)} ms | ${ms(r.guard.loopMaxMs)} | ${r.blocked} / ${r.expectedBlocked} |`,
+    );
+  console.log(
+    '\n| accounts | guard cold: event-loop max | one-account directory write | first guard after it (rebuild) |\n|---|---|---|---|',
+  );
+  for (const r of results)
+    console.log(
+      `| ${r.size.toLocaleString('en')} | ${ms(r.guardColdLoopMaxMs)} | ${f(r.oneAccountWriteMs)} ms | ${f(r.guardAfterWriteMs)} ms |`,
     );
   const lo = results[0];
   const hi = results[results.length - 1];
+  if (hi?.plans.length)
+    console.log(`\nEXPLAIN ANALYZE at ${hi.size} accounts (runtime role):\n\n${hi.plans.join('\n\n')}`);
   if (lo && hi && hi !== lo) {
     const ratio = (g: (x: SizeResult) => number) => (g(hi) / g(lo)).toFixed(2);
     console.log(
