@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { accounts, endUsers } from '../db/schema/index.ts';
+import { accountIdentifiers, accounts, endUsers } from '../db/schema/index.ts';
+import { isFreeMailDomain } from '../lib/free-mail.ts';
 import type { RoutingSettings } from './settings.ts';
 import type { PipelineTicket, RouteLevel } from './types.ts';
 
@@ -9,7 +10,10 @@ import type { PipelineTicket, RouteLevel } from './types.ts';
  *
  * 1. `account` when the Zendesk organization's configured field (`orgField`) holds the id of a
  *    known account, or when the requester's email, or else its domain, belongs to exactly one
- *    account of the directory (`accounts.emails` / `accounts.domains`).
+ *    account of the directory (`accounts.emails` / `accounts.domains`, looked up through their
+ *    index `account_identifiers`: one primary-key probe whatever the directory's size). A shared
+ *    mailbox provider's domain (gmail.com, ...: src/lib/free-mail.ts) is never a match, even if
+ *    an account lists it: such requesters route by their exact email only.
  * 2. `end_user` when the ticket arrived on a brand (or support address) the tenant maps to an
  *    account, and the requester is not one of that account's people.
  * 3. `unknown` otherwise. Never a guess: a company name in the subject or body is not evidence,
@@ -51,35 +55,40 @@ async function accountExists(tx: Tx, id: string): Promise<boolean> {
   return rows.length === 1;
 }
 
-async function accountsByEmail(tx: Tx, email: string): Promise<string[]> {
-  const rows = await tx
-    .select({ id: accounts.id })
-    .from(accounts)
-    .where(sql`exists (select 1 from unnest(${accounts.emails}) e where lower(e) = ${email})`)
+/**
+ * The accounts (at most two: one is a match, two are ambiguous) listing `value` (lower case) as
+ * an email or a domain. A query builder, so a test can EXPLAIN exactly what routing runs.
+ */
+export function accountsByIdentifier(tx: Tx, kind: 'email' | 'domain', value: string) {
+  return tx
+    .select({ id: accountIdentifiers.accountId })
+    .from(accountIdentifiers)
+    .where(and(eq(accountIdentifiers.kind, kind), eq(accountIdentifiers.value, value)))
     .limit(2);
-  return rows.map((r) => r.id);
+}
+
+async function accountsByEmail(tx: Tx, email: string): Promise<string[]> {
+  return (await accountsByIdentifier(tx, 'email', email)).map((r) => r.id);
 }
 
 async function accountsByDomain(tx: Tx, domain: string): Promise<string[]> {
-  const rows = await tx
-    .select({ id: accounts.id })
-    .from(accounts)
-    .where(sql`exists (select 1 from unnest(${accounts.domains}) d where lower(d) = ${domain})`)
-    .limit(2);
-  return rows.map((r) => r.id);
+  if (isFreeMailDomain(domain)) return [];
+  return (await accountsByIdentifier(tx, 'domain', domain)).map((r) => r.id);
 }
 
-/** Whether `email` is one of the account's own people (listed email or one of its domains). */
+/** Whether `email` is one of the account's own people (listed email, or one of its domains unless free mail). */
 async function isMemberOf(tx: Tx, accountId: string, email: string): Promise<boolean> {
   const domain = domainOf(email);
+  const byEmail = and(eq(accountIdentifiers.kind, 'email'), eq(accountIdentifiers.value, email));
   const rows = await tx
-    .select({ id: accounts.id })
-    .from(accounts)
+    .select({ id: accountIdentifiers.accountId })
+    .from(accountIdentifiers)
     .where(
       and(
-        eq(accounts.id, accountId),
-        sql`(exists (select 1 from unnest(${accounts.emails}) e where lower(e) = ${email})
-          or exists (select 1 from unnest(${accounts.domains}) d where lower(d) = ${domain ?? ''}))`,
+        eq(accountIdentifiers.accountId, accountId),
+        domain && !isFreeMailDomain(domain)
+          ? or(byEmail, and(eq(accountIdentifiers.kind, 'domain'), eq(accountIdentifiers.value, domain)))
+          : byEmail,
       ),
     )
     .limit(1);

@@ -1,7 +1,9 @@
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/db/client.ts';
 import { accounts, endUsers } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
-import { routeTicket } from '../../src/pipeline/routing.ts';
+import { accountsByIdentifier, routeTicket } from '../../src/pipeline/routing.ts';
 import { readPipelineSettings, updatePipelineSettings } from '../../src/pipeline/settings.ts';
 import type { PipelineTicket } from '../../src/pipeline/types.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
@@ -52,12 +54,23 @@ describe.each(backends())('routing on %s', (backend) => {
         { tenantId, id: 'acc_x', name: 'Shared One', domains: ['shared.example'], emails: [] },
         { tenantId, id: 'acc_y', name: 'Shared Two', domains: ['shared.example'], emails: [] },
         { tenantId, id: 'acc_b', name: 'Beta', domains: [], emails: ['freelancer@freemail.example'] },
+        // A legacy account claiming a shared mailbox provider's domain (directory sync refuses it now).
+        {
+          tenantId,
+          id: 'acc_legacy',
+          name: 'Legacy Shop',
+          domains: ['gmail.com', 'legacy.example'],
+          emails: ['owner@gmail.com'],
+        },
       ]);
       await tx
         .insert(endUsers)
         .values({ tenantId, id: 'eu_1', accountId: 'acc_m', email: 'shopper@mail.example', name: 'Shopper' });
       await updatePipelineSettings(tx, tenantId, {
-        routing: { orgField: 'account_id', brands: { 'Merchant Store': 'acc_m' } },
+        routing: {
+          orgField: 'account_id',
+          brands: { 'Merchant Store': 'acc_m', 'Legacy Store': 'acc_legacy' },
+        },
       });
     });
     // Another tenant's directory claims the same domain: it must never be seen.
@@ -130,6 +143,79 @@ describe.each(backends())('routing on %s', (backend) => {
     // Another tenant's domain is invisible here.
     expect(await route(ticket({ email: 'a@zed.example' }))).toMatchObject({ level: 'unknown' });
   });
+
+  it('a free-mail domain never routes, even when an account lists it: only the exact email does', async () => {
+    expect(await route(ticket({ email: 'stranger@gmail.com' }))).toMatchObject({
+      level: 'unknown',
+      reason: 'no_match',
+    });
+    expect(await route(ticket({ email: 'Owner@Gmail.com' }))).toMatchObject({
+      level: 'account',
+      accountId: 'acc_legacy',
+      reason: 'requester_email',
+    });
+    // On the account's brand a stranger @gmail.com is an end user, not one of the account's people.
+    expect(await route(ticket({ email: 'shopper@gmail.com', brand: 'Legacy Store' }))).toMatchObject({
+      level: 'end_user',
+      accountId: 'acc_legacy',
+      reason: 'brand',
+    });
+    expect(await route(ticket({ email: 'staff@legacy.example', brand: 'Legacy Store' }))).toMatchObject({
+      level: 'account',
+      accountId: 'acc_legacy',
+    });
+  });
+
+  it("the email and domain index follows every write to the directory's accounts", async () => {
+    const write = (fn: Parameters<typeof withTenant>[2]) => withTenant(database.db, tenantId, fn);
+    await write((tx) =>
+      tx.insert(accounts).values({
+        tenantId,
+        id: 'acc_w',
+        name: 'Writes',
+        domains: ['writes.example'],
+        emails: ['Lead@Writes.example'],
+      }),
+    );
+    expect(await route(ticket({ email: 'lead@writes.example' }))).toMatchObject({
+      accountId: 'acc_w',
+      reason: 'requester_email',
+    });
+    await write((tx) =>
+      tx
+        .update(accounts)
+        .set({ domains: ['renamed.example'], emails: [] })
+        .where(eq(accounts.id, 'acc_w')),
+    );
+    expect((await route(ticket({ email: 'lead@writes.example' }))).level).toBe('unknown');
+    expect(await route(ticket({ email: 'lead@renamed.example' }))).toMatchObject({
+      accountId: 'acc_w',
+      reason: 'requester_domain',
+    });
+    await write((tx) => tx.delete(accounts).where(eq(accounts.id, 'acc_w')));
+    expect((await route(ticket({ email: 'lead@renamed.example' }))).level).toBe('unknown');
+  });
+
+  it.runIf(backend === 'postgres')(
+    'look-ups by email and by domain probe the index under row-level security (EXPLAIN)',
+    async () => {
+      for (const [kind, value] of [
+        ['email', 'boss@alpha.example'],
+        ['domain', 'alpha.example'],
+      ] as const) {
+        const plan = await withTenant(database.db, tenantId, async (tx) => {
+          // The table is tiny here; with sequential scans off the plan shows whether the index
+          // CAN serve the look-up as the runtime role (a non-leakproof operator could not).
+          await tx.execute(sql`set local enable_seqscan = off`);
+          const q = accountsByIdentifier(tx, kind, value).getSQL();
+          return JSON.stringify(rowsOf(await tx.execute(sql`explain (format json) ${q}`)));
+        });
+        expect(plan).toContain('"Index Name":"account_identifiers_tenant_id_kind_value_account_id_pk"');
+        expect(plan).toMatch(/"Index Cond":"[^"]*\(value = /);
+        expect(plan).not.toContain('"Filter"');
+      }
+    },
+  );
 
   it('rules are per-tenant settings: another org field, brand or recipient map needs no code change', async () => {
     const t1 = ticket({ organization: { id: '7', name: 'Alpha', fields: { crm_ref: 'acc_a' } } });
