@@ -1,6 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { accounts } from '../db/schema/index.ts';
+import { accountIdentifiers, accounts } from '../db/schema/index.ts';
+import { isFreeMailDomain } from '../lib/free-mail.ts';
 
 /**
  * Which account a Slack question is about, from evidence only, in this order:
@@ -8,7 +9,8 @@ import { accounts } from '../db/schema/index.ts';
  *    the caller routes that ticket exactly like a webhook ticket, since a reply to it must obey
  *    that ticket's level rules even in a channel linked to some account;
  * 2. the account linked to the channel (`/copilot link`);
- * 3. an exact account id, email address or domain in the text that matches exactly one account.
+ * 3. an exact account id, email address or domain in the text that matches exactly one account
+ *    (a free-mail domain such as gmail.com is never evidence; an exact email still is).
  * Never a fuzzy guess from a company name: several candidates are returned for a select menu.
  */
 export type AccountEvidence =
@@ -85,25 +87,24 @@ export async function resolveAccountEvidence(
     if (byId.length === 1) return { kind: 'text', accountId: byId[0]!.id };
     add(byId);
   }
-  for (const email of emails) {
-    add(
-      await tx
-        .select(cols)
-        .from(accounts)
-        .where(sql`exists (select 1 from unnest(${accounts.emails}) e where lower(e) = ${email})`)
-        .limit(10),
-    );
-  }
+  // Emails and domains through the directory's identifier index (as ticket routing does); a
+  // shared mailbox provider's domain (gmail.com, ...) is never evidence of an account.
+  const byIdentifier = (kind: 'email' | 'domain', value: string) =>
+    tx
+      .select(cols)
+      .from(accountIdentifiers)
+      .innerJoin(
+        accounts,
+        and(
+          eq(accounts.tenantId, accountIdentifiers.tenantId),
+          eq(accounts.id, accountIdentifiers.accountId),
+        ),
+      )
+      .where(and(eq(accountIdentifiers.kind, kind), eq(accountIdentifiers.value, value)))
+      .limit(10);
+  for (const email of emails) add(await byIdentifier('email', email));
   if (found.size === 0) {
-    for (const domain of domains) {
-      add(
-        await tx
-          .select(cols)
-          .from(accounts)
-          .where(sql`exists (select 1 from unnest(${accounts.domains}) d where lower(d) = ${domain})`)
-          .limit(10),
-      );
-    }
+    for (const domain of domains) if (!isFreeMailDomain(domain)) add(await byIdentifier('domain', domain));
   }
   if (found.size === 1) return { kind: 'text', accountId: [...found.keys()][0]! };
   if (found.size > 1) {

@@ -1,3 +1,4 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { accounts, auditEvents, slackInstallations } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -5,6 +6,7 @@ import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
+import { resolveAccountEvidence } from '../../src/slack/resolve-account.ts';
 import { readSlackSettings, updateSlackSettings } from '../../src/slack/settings.ts';
 import { createSlackLimiter } from '../../src/slack/web.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
@@ -234,6 +236,42 @@ describe.each(backends())('Slack channel links on %s', (backend) => {
     );
     expect(linked.status).toBe(303);
     expect((await settingsOf(tenantId)).channels).toEqual({ CTYPED001: 'acc-kestrel' });
+  });
+
+  it('a free-mail domain is never evidence of an account (an exact email still is), also for links', async () => {
+    // A directory row from before sync refused free-mail domains.
+    await withTenant(database.db, tenantId, (tx) =>
+      tx
+        .insert(accounts)
+        .values({
+          tenantId,
+          id: 'acc-legacy',
+          name: 'Legacy Co',
+          domains: ['gmail.com'],
+          emails: ['boss@gmail.com'],
+        }),
+    );
+    try {
+      const ev = (text: string) =>
+        withTenant(database.db, tenantId, (tx) =>
+          resolveAccountEvidence(tx, { text, channelAccountId: null, zendeskSubdomain: null }),
+        );
+      expect(await ev('why is export failing for gmail.com?')).toEqual({ kind: 'none' });
+      expect(await ev('stranger@gmail.com says exports fail')).toEqual({ kind: 'none' });
+      expect(await ev('boss@gmail.com says exports fail')).toEqual({ kind: 'text', accountId: 'acc-legacy' });
+      expect(await ev('kestrel.example cannot export')).toEqual({ kind: 'text', accountId: 'acc-kestrel' });
+      const res = await post(
+        '/admin/slack/channels/link',
+        { channel: 'CSUPPORT1', account: 'gmail.com' },
+        admin,
+      );
+      expect(res.status).toBe(400);
+      expect((await settingsOf(tenantId)).channels).toEqual({});
+    } finally {
+      await withTenant(database.db, tenantId, (tx) =>
+        tx.delete(accounts).where(eq(accounts.id, 'acc-legacy')),
+      );
+    }
   });
 
   it('the global shortcut opens the link modal for admins and a refusal for others', async () => {
