@@ -19,6 +19,7 @@ import {
   readContextApi,
   readDirectoryPage,
 } from '../pipeline/tenant-config-read.ts';
+import { usageQuerySchema, usageReport } from '../pipeline/usage-report.ts';
 import type { ServiceCtx } from '../tenancy/context.ts';
 import { requireAdmin } from './auth.ts';
 
@@ -40,6 +41,8 @@ import type { AppEnv } from './types.ts';
  *                                takes them, with end-user counts and nextCursor
  *   PUT /admin/api/directory     { mode: upsert|replace, accounts: [...] }
  *   GET /admin/api/context-api   { configured, settings, secretSet } (the secret never)
+ *   GET /admin/api/usage         ?from=YYYY-MM-DD&to=YYYY-MM-DD&granularity=day|month: drafts and
+ *                                model calls, tokens and cost per model per bucket (usage-report.ts)
  *   PUT /admin/api/context-api   { url, secret?, keys?, attemptTimeoutMs?, ... }
  *
  * JSON bodies only (a cross-site page cannot send a JSON PUT without a CORS preflight, which we
@@ -140,6 +143,14 @@ export function adminConfigRoutes() {
     if (cursor !== undefined && (cursor === '' || cursor.length > 200))
       return errorResponse(c, 'invalid_body', 'cursor: must be the nextCursor of the previous page');
     return c.json(await run(c, (ctx) => readDirectoryPage(ctx.tx, { after: cursor, limit: Number(limit) })));
+  });
+  app.get('/admin/api/usage', async (c) => {
+    const parsed = usageQuerySchema.safeParse(c.req.query());
+    if (!parsed.success) {
+      const i = parsed.error.issues[0]!;
+      return errorResponse(c, 'invalid_body', `${i.path.join('.') || 'query'}: ${i.message}`);
+    }
+    return c.json(await run(c, (ctx) => usageReport(ctx.tx, parsed.data)));
   });
   app.get('/admin/api/context-api', async (c) => c.json(await run(c, (ctx) => readContextApi(ctx.tx))));
   put('/admin/api/directory', directorySchema, (ctx, input) => syncDirectory(ctx, input));

@@ -34,12 +34,17 @@ export const MODEL_PRICES: Record<string, { input: number; output: number }> = {
   'gpt-5-nano': { input: 0.05, output: 0.4 },
 };
 
-/** Estimated cost in micro-dollars: tokens x (USD per million tokens) is exactly micro-dollars. */
-export function estimateCostMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
+/** The price of `model`: its own entry or that of the model it is a dated snapshot of (`gpt-4.1-2025-04-14`). */
+export function modelPrice(model: string): { input: number; output: number } | null {
   const key = Object.keys(MODEL_PRICES)
     .filter((k) => model === k || model.startsWith(`${k}-20`))
     .sort((a, b) => b.length - a.length)[0];
-  const price = key ? MODEL_PRICES[key]! : null;
+  return key ? MODEL_PRICES[key]! : null;
+}
+
+/** Estimated cost in micro-dollars: tokens x (USD per million tokens) is exactly micro-dollars. */
+export function estimateCostMicroUsd(model: string, promptTokens: number, completionTokens: number): number {
+  const price = modelPrice(model);
   if (!price) return 0;
   return Math.round(promptTokens * price.input + completionTokens * price.output);
 }
