@@ -6,6 +6,7 @@ import { timingSafeEqualString } from '../lib/crypto.ts';
 import { requestTenantDeletion } from '../tenancy/deletion.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
+import { onboardingSteps } from './admin-onboarding.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import { requireSameOriginPosts } from './middleware.ts';
@@ -91,6 +92,7 @@ export function adminRoutes() {
     }
     const view = await withTenant(database.db, p.tenantId, async (tx) => ({
       tenant: (await tx.select().from(tenants))[0],
+      steps: await onboardingSteps(tx, config),
       slack: await tx
         .select({
           teamId: slackInstallations.teamId,
@@ -130,6 +132,7 @@ export function adminRoutes() {
         admin: isAdmin(p),
         tenant: view.tenant,
         connections,
+        steps: view.steps,
         retentionDays: config.TENANT_RETENTION_DAYS,
       }),
     });

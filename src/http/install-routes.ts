@@ -2,7 +2,7 @@ import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { OAuthClientConfig } from '../config.ts';
 import { timingSafeEqualString } from '../lib/crypto.ts';
-import { AppError, describeError } from '../lib/errors.ts';
+import { AppError, describeError, isAppError } from '../lib/errors.ts';
 import { exchangeSlackCode, slackAuthorizeUrl, slackRedirectUri } from '../oauth/slack.ts';
 import { storeSlackInstall } from '../oauth/slack-install.ts';
 import {
@@ -351,7 +351,22 @@ export function installRoutes() {
 
   app.post('/zendesk/provision', requireSameOrigin, requireAdmin, async (c) => {
     const { tenantId, actor } = adminActor(c);
-    return c.json({ ok: true, ...(await provisionZendesk(provisioningDeps(c, actor), tenantId)) });
+    // The console's "Provision again" button is a form: a browser goes back to the checklist.
+    const browser = (c.req.header('accept') ?? '').includes('text/html');
+    if (!browser)
+      return c.json({ ok: true, ...(await provisionZendesk(provisioningDeps(c, actor), tenantId)) });
+    try {
+      await provisionZendesk(provisioningDeps(c, actor), tenantId);
+    } catch (e) {
+      c.get('log').warn('zendesk provisioning failed', { tenantId, error: describeError(e) });
+      return failPage(
+        c,
+        isAppError(e) ? e.code : 'internal',
+        'Zendesk setup is incomplete',
+        isAppError(e) ? e.message : 'Provisioning failed; try again in a moment.',
+      );
+    }
+    return c.redirect('/admin', 303);
   });
 
   app.post('/zendesk/disconnect', requireSameOrigin, requireAdmin, async (c) => {

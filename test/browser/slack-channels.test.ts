@@ -108,7 +108,13 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
       if (r.status() >= 400 && !(r.status() === 400 && r.url().endsWith('/admin/slack/channels/link')))
         problems.push(`${r.status()} ${r.url()}`);
     });
-    await page.goto(`${origin}/admin/slack/channels`);
+    // The console's home first: the set-up checklist (Slack connected, Zendesk not yet).
+    await page.goto(`${origin}/admin`);
+    await page.getByRole('heading', { name: 'Set-up' }).waitFor();
+    expect(await page.locator('.step-done strong').allTextContents()).toContain('Connect Slack');
+    await page.screenshot({ path: `${OUT}console-checklist.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Slack channels' }).click();
+    await page.waitForURL(`${origin}/admin/slack/channels`);
     expect(await page.locator('h1').textContent()).toBe('Slack channels');
     await expect.poll(() => page.getByText('No channel is linked yet').count()).toBe(1);
     await page.screenshot({ path: `${OUT}slack-channels-1-empty.png`, fullPage: true });

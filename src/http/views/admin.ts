@@ -1,6 +1,7 @@
 import { html } from 'hono/html';
 import type { Principal } from '../../tenancy/principal.ts';
 import type { Html } from './layout.ts';
+import { type OnboardingStep, onboardingChecklist } from './onboarding.ts';
 
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */
 
@@ -16,6 +17,7 @@ export interface ConsoleView {
   admin: boolean;
   tenant: { name: string; status: string; deleteAfter: Date | null } | undefined;
   connections: ConnectionRow[];
+  steps: OnboardingStep[];
   retentionDays: number;
 }
 
@@ -65,6 +67,7 @@ export function consoleBody(v: ConsoleView): Html {
   const p = v.principal;
   return html`<p>Signed in as <strong>${p.userName ?? p.userId}</strong> (${p.userId}), role <strong>${p.role}</strong>, via ${p.via}.</p>
 <p>Tenant <strong>${v.tenant?.name ?? ''}</strong> <code>${p.tenantId}</code>, status ${v.tenant?.status ?? 'unknown'}.</p>
+${v.tenant?.status === 'active' ? onboardingChecklist(v.steps, v.admin) : ''}
 <h2>Connections</h2>
 ${connectionsTable(v.connections)}
 ${v.admin ? html`<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>` : ''}

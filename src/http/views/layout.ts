@@ -48,6 +48,10 @@ button{font:inherit;padding:.25rem .75rem}input,select{font:inherit;max-width:10
 .stack{display:flex;flex-direction:column;align-items:flex-start;gap:.35rem}.stack button{margin-top:.5rem}
 .error{color:var(--danger);margin:0}.notice{border-left:3px solid var(--fg);padding-left:.75rem}
 small{color:var(--muted)}
+.checklist{padding-left:1.25rem}.step{margin:.5rem 0}.step p{margin:.2rem 0}
+.badge{display:inline-block;font-size:.8rem;padding:0 .4rem;border:1px solid var(--line);border-radius:3px}
+.step-done .badge{border-color:currentColor}.step-attention .badge{color:var(--danger);border-color:var(--danger)}
+.step-optional .badge,.step-unavailable .badge{color:var(--muted)}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
 `;
