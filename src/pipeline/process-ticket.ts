@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm';
+import { audit } from '../audit/audit.ts';
 import type { Database } from '../db/client.ts';
 import { drafts, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -21,6 +22,7 @@ import { recordDraft } from './draft-record.ts';
 import type { Drafter } from './drafting/types.ts';
 import { recordFailedUsage } from './drafting/usage.ts';
 import { guardDraft } from './leak-guard.ts';
+import { drafterWithinQuota, quotaReached, quotaUsage } from './quota.ts';
 import { routeTicket } from './routing.ts';
 import { type PipelineSettings, readPipelineSettings } from './settings.ts';
 import { readTicketJob, TICKET_JOB_KIND } from './ticket-job.ts';
@@ -100,7 +102,12 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       .from(drafts)
       .where(eq(drafts.id, draftId))
       .limit(1);
-    return { conn, existing, settings: await readPipelineSettings(tx) };
+    const settings = await readPipelineSettings(tx);
+    // Only a ticket still to draft reads its tenant's usage against the limits.
+    const quota = existing
+      ? null
+      : quotaReached(settings.limits, await quotaUsage(tx, settings.limits, now()));
+    return { conn, existing, settings, quota };
   });
   if (!setup.conn) throw new AppError('not_found', 'Zendesk connection of this job is gone');
   if (setup.conn.status === 'revoked') throw new AppError('forbidden', 'Zendesk connection was revoked');
@@ -139,7 +146,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     });
 
     // Compute: the draft and the guard's verdict on it.
-    const draft = await deps.drafter.draft({
+    const draft = await drafterWithinQuota(deps.drafter, setup.quota).draft({
       tenantId,
       ticket,
       context,
@@ -154,6 +161,21 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     // draft, usage and audit events together.
     const stored = await withTenant(db, tenantId, async (tx) => {
       const guard = await guardDraft(tx, route, draft.reply);
+      if (setup.quota)
+        await audit(
+          { tenantId, tx, actor: ACTOR, requestId: job.jobId },
+          {
+            action: 'quota.enforced',
+            target: draftId,
+            outcome: 'success',
+            detail: {
+              limit: setup.quota.kind,
+              value: setup.quota.limit,
+              used: setup.quota.used,
+              drafter: draft.drafter,
+            },
+          },
+        );
       return recordDraft(
         { tenantId, tx, actor: ACTOR, requestId: job.jobId },
         { draftId, ticket, route, context, draft, guard, now: now() },

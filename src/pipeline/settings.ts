@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Tx } from '../db/client.ts';
 import { tenantSettings } from '../db/schema/index.ts';
 import { AppError } from '../lib/errors.ts';
+import { limitsSchema } from './quota.ts';
 
 /**
  * The pipeline's per-tenant settings, read at runtime from `tenant_settings.settings` and
@@ -81,6 +82,8 @@ export const pipelineSettingsSchema = z.object({
       model: z.string().min(1).max(100).default('gpt-4.1-mini'),
     })
     .default({ model: 'gpt-4.1-mini' }),
+  /** The tenant's usage ceilings (src/pipeline/quota.ts); none by default. */
+  limits: limitsSchema.optional(),
 });
 export type PipelineSettings = z.infer<typeof pipelineSettingsSchema>;
 

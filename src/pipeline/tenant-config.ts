@@ -293,7 +293,7 @@ export async function syncDirectory(ctx: ServiceCtx, input: DirectoryInput) {
 
 /** Validates and merges a settings patch (routing, context, drafting); Context API goes through setContextApi. */
 export async function updateSettings(ctx: ServiceCtx, patch: Record<string, unknown>) {
-  const allowed = ['routing', 'context', 'drafting'] as const;
+  const allowed = ['routing', 'context', 'drafting', 'limits'] as const;
   const unknownKeys = Object.keys(patch).filter((k) => !(allowed as readonly string[]).includes(k));
   if (unknownKeys.length) {
     throw new z.ZodError([
