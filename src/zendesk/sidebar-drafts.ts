@@ -371,7 +371,7 @@ export async function rejectDraft(
   });
 }
 
-/** Queues a new draft for the ticket (Regenerate / Draft now); `instruction` is recorded with it. */
+/** Queues a new draft for the ticket (Regenerate / Draft now); `instruction` goes to the drafter and is audited. */
 export async function regenerateDraft(
   deps: SidebarDeps,
   p: SidebarPrincipal,
@@ -399,6 +399,7 @@ export async function regenerateDraft(
         event: 'ticket_created',
         invocationId: `sidebar:${stamp}`,
         eventKey: `${ticketId}:sidebar:${stamp}`,
+        ...(note ? { instruction: note } : {}),
       }),
     );
     await audit(ctxOf(deps, p, tx), {
