@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, max } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, like, max } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Database, Tx } from '../db/client.ts';
 import {
@@ -82,6 +82,12 @@ export interface SidebarTicketView {
   ticketId: string;
   state: 'none' | 'drafting' | 'ready';
   draft: SidebarDraftView | null;
+  /**
+   * Set when the requester wrote again after the shown draft: a `comment_added` ticket event
+   * (our trigger fires on the requester's public comments) arrived after the draft was made.
+   * `since` is when the first such event reached us.
+   */
+  stale: { since: string } | null;
 }
 
 const actorOf = (p: SidebarPrincipal): Actor => ({ type: 'zendesk_agent', userId: p.agentId });
@@ -214,6 +220,7 @@ export async function sidebarTicketView(
       .limit(1);
     const pendingJob = job ? true : await hasRegenerationQueued(tx, ticketId);
     const view = draft ? await viewOf(tx, draft) : null;
+    const stale = draft ? await requesterWroteSince(tx, ticketId, draft.createdAt) : null;
     await audit(ctxOf(deps, p, tx), {
       action: 'draft.viewed',
       target: draft?.id ?? `zendesk:ticket:${ticketId}`,
@@ -222,10 +229,41 @@ export async function sidebarTicketView(
     });
     return {
       ticketId,
-      state: pendingJob ? 'drafting' : draft ? 'ready' : 'none',
+      state: pendingJob || (stale?.drafting ?? false) ? 'drafting' : draft ? 'ready' : 'none',
       draft: view,
+      stale: stale ? { since: stale.since.toISOString() } : null,
     };
   });
+}
+
+/**
+ * The first requester-comment event of the ticket that reached us after `after`, and whether a
+ * job for one is still queued or running (its draft is on the way). Read from the ticket jobs the
+ * webhook enqueued (dedupe key `<ticket>:comment_added:<stamp>`, trigger-payload.ts): no Zendesk
+ * call on the sidebar's path.
+ */
+async function requesterWroteSince(
+  tx: Tx,
+  ticketId: string,
+  after: Date,
+): Promise<{ since: Date; drafting: boolean } | null> {
+  const rows = await tx
+    .select({ createdAt: jobs.createdAt, status: jobs.status })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'zendesk.ticket'),
+        like(jobs.dedupeKey, `${ticketId}:comment_added:%`),
+        gt(jobs.createdAt, after),
+      ),
+    )
+    .orderBy(asc(jobs.createdAt))
+    .limit(20);
+  if (!rows[0]) return null;
+  return {
+    since: rows[0].createdAt,
+    drafting: rows.some((r) => r.status === 'queued' || r.status === 'running'),
+  };
 }
 
 async function hasRegenerationQueued(tx: Tx, ticketId: string): Promise<boolean> {

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drafts, jobs } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -6,7 +6,7 @@ import { createJobQueue } from '../../src/jobs/queue.ts';
 import { randomToken } from '../../src/lib/ids.ts';
 import { recordDraft } from '../../src/pipeline/draft-record.ts';
 import { draftOffline } from '../../src/pipeline/drafting/offline.ts';
-import { readTicketJob } from '../../src/pipeline/ticket-job.ts';
+import { readTicketJob, ticketJob } from '../../src/pipeline/ticket-job.ts';
 import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
 import type { PlaybookFeedback } from '../../src/zendesk/sidebar-feedback.ts';
 import { testApp, testVault } from '../helpers/app.ts';
@@ -33,10 +33,11 @@ const facts = [
   playbook('refund', 'refund money back invoice charged twice', ['Check the invoice']),
 ];
 
-describe.each(backends())('Drafts record their playbook; feedback per playbook on %s', (backend) => {
+describe.each(backends())('Sidebar drafts: playbook, feedback, instruction, stale mark on %s', (backend) => {
   let database: TestDatabase;
   let app: ReturnType<typeof testApp>['app'];
   let tenant: SeededTenant;
+  let queue: ReturnType<typeof createJobQueue>;
   let ticketSeq = backend === 'pglite' ? 61000 : 62000;
 
   beforeAll(async () => {
@@ -46,15 +47,19 @@ describe.each(backends())('Drafts record their playbook; feedback per playbook o
       config: sidebarConfig,
       vault,
       tokens: tokenManager(database.db, vault),
-      queue: createJobQueue(),
+      queue: (queue = createJobQueue()),
     }).app;
     tenant = await seedSidebarTenant(database.db, vault, fake, { ticketId: String(ticketSeq) });
   });
   afterAll(() => database?.close());
 
   /** A draft as the pipeline records it: the offline drafter's result, through recordDraft. */
-  const pipelineDraft = async (subject: string, body: string) => {
-    const ticketId = String(++ticketSeq);
+  const pipelineDraft = async (
+    subject: string,
+    body: string,
+    opts: { ticketId?: string; now?: Date } = {},
+  ) => {
+    const ticketId = opts.ticketId ?? String(++ticketSeq);
     const input = draftInput(subject, body, facts);
     input.ticket = { ...input.ticket, id: ticketId, createdAt: '2026-12-01T09:00:00.000Z' };
     const draft = draftOffline(input);
@@ -75,7 +80,7 @@ describe.each(backends())('Drafts record their playbook; feedback per playbook o
           context: input.context,
           draft,
           guard: { verdict: { action: 'pass', findings: [], checked: 1 }, body: draft.reply },
-          now: new Date(),
+          now: opts.now ?? new Date(),
         },
       ),
     );
@@ -157,5 +162,55 @@ describe.each(backends())('Drafts record their playbook; feedback per playbook o
     expect(readTicketJob(job.payload)).toMatchObject({ ticketId, instruction: 'shorter, in German' });
     const tooLong = await post(cred, `${ticketId}/regenerate`, { instruction: 'x'.repeat(301) });
     expect(tooLong.status).toBe(400);
+  });
+
+  it('marks the draft stale when the requester wrote again after it, until a newer draft exists', async () => {
+    const cred = await credential();
+    const { ticketId } = await pipelineDraft('HubSpot sync missing', 'HubSpot sync is missing. Upgrade?', {
+      now: new Date(Date.now() - 60_000),
+    });
+    const view = async () => {
+      const res = await app.request(`/zendesk/sidebar/api/tickets/${ticketId}`, {
+        headers: { authorization: `Bearer ${cred}` },
+      });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { state: string; stale: { since: string } | null; draft: { id: string } };
+    };
+    expect((await view()).stale).toBeNull();
+    // The requester's comment arrives (the webhook enqueues a comment_added ticket job).
+    const stamp = new Date().toISOString();
+    await withTenant(database.db, tenant.tenantId, (tx) =>
+      queue.enqueue(
+        tx,
+        tenant.tenantId,
+        ticketJob({
+          connectionId: tenant.connectionId,
+          ticketId,
+          event: 'comment_added',
+          invocationId: `inv_${randomToken(6)}`,
+          eventKey: `${ticketId}:comment_added:${stamp}`,
+        }),
+      ),
+    );
+    const marked = await view();
+    expect(marked.stale).not.toBeNull();
+    expect(marked.state).toBe('drafting');
+    await withTenant(database.db, tenant.tenantId, (tx) =>
+      tx
+        .update(jobs)
+        .set({ status: 'done' })
+        .where(like(jobs.dedupeKey, `${ticketId}:comment_added:%`)),
+    );
+    const done = await view();
+    expect(done).toMatchObject({ state: 'ready', stale: { since: marked.stale!.since } });
+    expect(marked.draft.id).toBe(done.draft.id);
+    // The draft written for the new comment is not stale.
+    const newer = await pipelineDraft('HubSpot sync missing', 'Still missing.', {
+      ticketId,
+      now: new Date(Date.now() + 1_000),
+    });
+    const fresh = await view();
+    expect(fresh.draft.id).toBe(newer.draftId);
+    expect(fresh.stale).toBeNull();
   });
 });
