@@ -43,11 +43,12 @@ describe.each(backends())('Sidebar drafts: playbook, feedback, instruction, stal
   beforeAll(async () => {
     database = await createTestDatabase(backend);
     const vault = testVault();
+    queue = createJobQueue();
     app = testApp(database, {
       config: sidebarConfig,
       vault,
       tokens: tokenManager(database.db, vault),
-      queue: (queue = createJobQueue()),
+      queue,
     }).app;
     tenant = await seedSidebarTenant(database.db, vault, fake, { ticketId: String(ticketSeq) });
   });
