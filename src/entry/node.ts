@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import { buildZendeskAppZip } from '../../scripts/package-zendesk-app.ts';
 import { createApp } from '../app.ts';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
@@ -95,6 +96,8 @@ app = createApp({
   drafter,
   // The Context API URL is resolved and checked when an admin saves it, too.
   contextApiResolver: systemResolver,
+  // Provisioning uploads the sidebar app built for PUBLIC_URL (zendesk-app/, checked as Zendesk does).
+  sidebarAppPackage: () => buildZendeskAppZip(config.PUBLIC_URL),
   deprovision: zendeskDeprovisioner({
     db: rt.database.db,
     vault: rt.vault,

@@ -218,6 +218,7 @@ function provisioningDeps(c: Context<AppEnv>, actor: Actor): ProvisioningDeps {
     publicUrl: deps.config.PUBLIC_URL,
     actor,
     requestId: c.get('requestId'),
+    sidebarAppPackage: deps.sidebarAppPackage,
   };
 }
 
