@@ -23,6 +23,7 @@ import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
+import { autoSendDraft } from '../zendesk/sidebar-auto-send.ts';
 import { environment, loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -132,6 +133,8 @@ const jobHandlers: Record<string, JobHandler> = {
   [TICKET_JOB_KIND]: createTicketHandler({
     ...pipelineDeps,
     afterDraft: async (a) => {
+      // Invariant 7: only where the tenant turned auto-send on for the draft's playbook.
+      await autoSendDraft({ database: rt.database, tokens, now: () => new Date(), requestId: a.jobId }, a);
       if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
     },
   }),

@@ -90,7 +90,8 @@ export interface SidebarTicketView {
   stale: { since: string } | null;
 }
 
-const actorOf = (p: SidebarPrincipal): Actor => ({ type: 'zendesk_agent', userId: p.agentId });
+const actorOf = (p: SidebarPrincipal): Actor =>
+  p.autoSend ? { type: 'system', name: 'auto-send' } : { type: 'zendesk_agent', userId: p.agentId };
 
 function ctxOf(deps: SidebarDeps, p: SidebarPrincipal, tx: Tx): ServiceCtx {
   return { tenantId: p.tenantId, tx, actor: actorOf(p), requestId: deps.requestId };
@@ -451,7 +452,15 @@ export async function regenerateDraft(
   return { queued: true };
 }
 
-function playbookOf(draft: DraftRow): string | null {
+/** Invariant 7's floor, checked again inside the send: pending, guard `pass`, a known requester. */
+export function autoSendable(draft: DraftRow): boolean {
+  const action = (draft.guardVerdict as { action?: unknown }).action;
+  return (
+    draft.source === 'zendesk' && draft.status === 'pending' && action === 'pass' && draft.route !== 'unknown'
+  );
+}
+
+export function playbookOf(draft: DraftRow): string | null {
   const pb = (draft.contextSnapshot as { playbookId?: unknown }).playbookId;
   return typeof pb === 'string' ? pb : null;
 }
@@ -549,6 +558,8 @@ export async function sendDraft(
         fresh: false,
       };
     }
+    if (mode === 'auto_send' && !autoSendable(draft))
+      throw new AppError('forbidden', 'Only a pending draft the leak guard passed clean may send itself.');
     if (draft.status === 'blocked') {
       const why = input.overrideReason?.trim();
       if (!why)
