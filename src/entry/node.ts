@@ -24,6 +24,7 @@ import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { autoSendDraft } from '../zendesk/sidebar-auto-send.ts';
+import { withAgentReplyMatching } from '../zendesk/sidebar-reply-match.ts';
 import { environment, loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -129,15 +130,19 @@ const slackJobDeps: SlackJobDeps = {
   publicUrl: config.PUBLIC_URL,
 };
 const jobHandlers: Record<string, JobHandler> = {
-  // New ticket drafts also go to the account's linked Slack channel, when it has one.
-  [TICKET_JOB_KIND]: createTicketHandler({
-    ...pipelineDeps,
-    afterDraft: async (a) => {
-      // Invariant 7: only where the tenant turned auto-send on for the draft's playbook.
-      await autoSendDraft({ database: rt.database, tokens, now: () => new Date(), requestId: a.jobId }, a);
-      if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
-    },
-  }),
+  // New ticket drafts also go to the account's linked Slack channel, when it has one; agents'
+  // public replies are matched to inserted drafts instead of drafted.
+  [TICKET_JOB_KIND]: withAgentReplyMatching(
+    createTicketHandler({
+      ...pipelineDeps,
+      afterDraft: async (a) => {
+        // Invariant 7: only where the tenant turned auto-send on for the draft's playbook.
+        await autoSendDraft({ database: rt.database, tokens, now: () => new Date(), requestId: a.jobId }, a);
+        if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
+      },
+    }),
+    { database: rt.database, tokens },
+  ),
   [SLACK_ASK_JOB_KIND]: createAskHandler(slackJobDeps),
   [SLACK_ACTION_JOB_KIND]: createActionHandler(slackJobDeps),
 };

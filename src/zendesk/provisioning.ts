@@ -33,6 +33,7 @@ export const WEBHOOK_NAME = 'Helpdesk Copilot';
 export const TRIGGER_TITLES: Record<TriggerEvent, string> = {
   ticket_created: 'Helpdesk Copilot: ticket created',
   comment_added: 'Helpdesk Copilot: requester commented',
+  agent_replied: 'Helpdesk Copilot: agent replied publicly',
 };
 
 export interface ProvisioningDeps {
@@ -71,14 +72,22 @@ export function triggerDefinition(event: TriggerEvent, webhookId: string): Zende
       : [
           { field: 'update_type', operator: 'is', value: 'Change' },
           { field: 'comment_is_public', operator: 'is', value: 'true' },
-          { field: 'role', operator: 'is', value: 'end_user' },
+          ...(event === 'comment_added' ? [{ field: 'role', operator: 'is', value: 'end_user' }] : []),
         ];
+  // An agent's public comment (admins are agents too): matched back to an inserted draft.
+  const any =
+    event === 'agent_replied'
+      ? [
+          { field: 'role', operator: 'is', value: 'agent' },
+          { field: 'role', operator: 'is', value: 'admin' },
+        ]
+      : [];
   return {
     title: TRIGGER_TITLES[event],
     active: true,
     description:
       'Created by Helpdesk Copilot. Sends ticket ids to the copilot; removed when you disconnect it.',
-    conditions: { all, any: [] },
+    conditions: { all, any },
     actions: [{ field: 'notification_webhook', value: [webhookId, triggerBody(event)] }],
   };
 }

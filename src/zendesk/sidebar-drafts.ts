@@ -295,7 +295,7 @@ async function lockDraft(tx: Tx, ticketId: string, draftId: string): Promise<Dra
   return draft;
 }
 
-async function addVersion(
+export async function addVersion(
   ctx: ServiceCtx,
   draft: DraftRow,
   body: string,

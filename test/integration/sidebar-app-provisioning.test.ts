@@ -236,7 +236,7 @@ describe.each(backends())('Sidebar app provisioning through the Apps API on %s',
     const r = await provisionZendesk(deps(), tenantId);
     expect(r.sidebarApp).toEqual({ status: 'plan_refused', detail: MANUAL_UPLOAD_HINT });
     expect(r.webhookId).toBeTruthy();
-    expect(zd.triggers.size).toBe(2);
+    expect(zd.triggers.size).toBe(3);
     expect(await state()).toMatchObject({ status: 'plan_refused', detail: MANUAL_UPLOAD_HINT });
     expect(await installations()).toEqual([]);
     expect(await actions()).toContain('zendesk.sidebar_app.plan_refused');
