@@ -6,6 +6,7 @@ import { timingSafeEqualString } from '../lib/crypto.ts';
 import { requestTenantDeletion } from '../tenancy/deletion.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
+import { readSidebarSettings } from '../zendesk/sidebar-settings.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
 import { requireSameOriginPosts } from './middleware.ts';
@@ -120,6 +121,7 @@ export function adminRoutes() {
         statusDetail: z.statusDetail,
       })),
     ];
+    const sidebar = await readSidebarSettings(database.db, p.tenantId);
     return sendPage(c, {
       title: 'Helpdesk Copilot admin',
       nav: ADMIN_NAV,
@@ -129,6 +131,7 @@ export function adminRoutes() {
         tenant: view.tenant,
         connections,
         retentionDays: config.TENANT_RETENTION_DAYS,
+        sidebar,
       }),
     });
   });

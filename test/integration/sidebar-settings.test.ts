@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditEvents, sidebarSettings } from '../../src/db/schema/index.ts';
+import { auditEvents, sidebarAppProvisioning, sidebarSettings } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createSession, SESSION_COOKIE } from '../../src/tenancy/sessions.ts';
+import { MANUAL_UPLOAD_HINT } from '../../src/zendesk/sidebar-app.ts';
 import { testApp, testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
@@ -104,5 +105,22 @@ describe.each(backends())('After-send status chosen from the tenant’s Zendesk 
       await withTenant(database.db, tenant.tenantId, (tx) => tx.select().from(auditEvents))
     ).map((e) => e.action);
     expect(actions.filter((a) => a === 'sidebar.settings_updated')).toHaveLength(3);
+  });
+
+  it('the /admin page shows the sidebar app state (with the manual upload when the plan refused) and the chosen status', async () => {
+    await withTenant(database.db, tenant.tenantId, (tx) =>
+      tx.insert(sidebarAppProvisioning).values({
+        tenantId: tenant.tenantId,
+        connectionId: tenant.connectionId,
+        status: 'plan_refused',
+        detail: MANUAL_UPLOAD_HINT,
+      }),
+    );
+    expect((await put({ scope: '*', statusAfterSend: '8812' })).status).toBe(200);
+    const page = await (await app.request('/admin', { headers: { cookie } })).text();
+    expect(page).toContain('<h2>Zendesk sidebar</h2>');
+    expect(page).toContain('Sidebar app: plan refused.');
+    expect(page).toContain('Upload private app');
+    expect(page).toContain('all playbooks: Awaiting Vendor');
   });
 });

@@ -17,6 +17,11 @@ export interface ConsoleView {
   tenant: { name: string; status: string; deleteAfter: Date | null } | undefined;
   connections: ConnectionRow[];
   retentionDays: number;
+  /** The Zendesk sidebar: the app's provisioning state and the after-send status per scope. */
+  sidebar?: {
+    sidebarApp: { status: string; detail: string | null } | null;
+    scopes: { scope: string; statusAfterSendLabel: string | null; statusAfterSend: string | null }[];
+  };
 }
 
 export function signedOutBody(opts: { slackSignIn: boolean; embedded: boolean }): Html {
@@ -52,12 +57,30 @@ function deletionSection(v: ConsoleView): Html | '' {
 <button type="submit">Delete tenant</button></form>`;
 }
 
+function sidebarSection(v: ConsoleView): Html | '' {
+  const sb = v.sidebar;
+  if (!sb) return '';
+  const app = sb.sidebarApp;
+  const status = sb.scopes.filter((s) => s.statusAfterSend);
+  return html`<h2>Zendesk sidebar</h2>
+<p>Sidebar app: ${app ? app.status.replace('_', ' ') : 'not provisioned yet (connect Zendesk)'}${app?.detail ? html`. ${app.detail}` : ''}</p>
+<p>Ticket status after a send: ${
+    status.length
+      ? status.map(
+          (s, i) =>
+            html`${i ? '; ' : ''}${s.scope === '*' ? 'all playbooks' : s.scope}: ${s.statusAfterSendLabel ?? s.statusAfterSend}`,
+        )
+      : 'unchanged (none chosen)'
+  }. Choose one from your Zendesk statuses with <code>GET /admin/api/zendesk/statuses</code> and <code>PUT /admin/api/sidebar/settings</code>.</p>`;
+}
+
 export function consoleBody(v: ConsoleView): Html {
   const p = v.principal;
   return html`<p>Signed in as <strong>${p.userName ?? p.userId}</strong> (${p.userId}), role <strong>${p.role}</strong>, via ${p.via}.</p>
 <p>Tenant <strong>${v.tenant?.name ?? ''}</strong> <code>${p.tenantId}</code>, status ${v.tenant?.status ?? 'unknown'}.</p>
 <h2>Connections</h2>
 ${connectionsTable(v.connections)}
+${sidebarSection(v)}
 ${v.admin ? html`<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>` : ''}
 <form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>
 ${deletionSection(v)}`;
