@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
+import { buildZendeskAppZip } from '../../scripts/package-zendesk-app.ts';
 import { createApp } from '../app.ts';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
@@ -22,6 +23,8 @@ import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
+import { autoSendDraft } from '../zendesk/sidebar-auto-send.ts';
+import { withAgentReplyMatching } from '../zendesk/sidebar-reply-match.ts';
 import { environment, loadConfigOrExit, openRuntime } from './runtime.ts';
 
 /** Node entry: wiring only. Embedded PGlite is migrated on start; PostgreSQL via `npm run db:migrate`. */
@@ -95,6 +98,8 @@ app = createApp({
   drafter,
   // The Context API URL is resolved and checked when an admin saves it, too.
   contextApiResolver: systemResolver,
+  // Provisioning uploads the sidebar app built for PUBLIC_URL (zendesk-app/, checked as Zendesk does).
+  sidebarAppPackage: () => buildZendeskAppZip(config.PUBLIC_URL),
   deprovision: zendeskDeprovisioner({
     db: rt.database.db,
     vault: rt.vault,
@@ -125,13 +130,19 @@ const slackJobDeps: SlackJobDeps = {
   publicUrl: config.PUBLIC_URL,
 };
 const jobHandlers: Record<string, JobHandler> = {
-  // New ticket drafts also go to the account's linked Slack channel, when it has one.
-  [TICKET_JOB_KIND]: createTicketHandler({
-    ...pipelineDeps,
-    afterDraft: async (a) => {
-      if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
-    },
-  }),
+  // New ticket drafts also go to the account's linked Slack channel, when it has one; agents'
+  // public replies are matched to inserted drafts instead of drafted.
+  [TICKET_JOB_KIND]: withAgentReplyMatching(
+    createTicketHandler({
+      ...pipelineDeps,
+      afterDraft: async (a) => {
+        // Invariant 7: only where the tenant turned auto-send on for the draft's playbook.
+        await autoSendDraft({ database: rt.database, tokens, now: () => new Date(), requestId: a.jobId }, a);
+        if (slackBolt) await postTicketDraftToChannel(slackJobDeps, a);
+      },
+    }),
+    { database: rt.database, tokens },
+  ),
   [SLACK_ASK_JOB_KIND]: createAskHandler(slackJobDeps),
   [SLACK_ACTION_JOB_KIND]: createActionHandler(slackJobDeps),
 };

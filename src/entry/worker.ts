@@ -16,6 +16,7 @@ import { purgeDueTenants } from '../tenancy/deletion.ts';
 import { deleteExpiredSessions } from '../tenancy/sessions.ts';
 import { createVault, type Vault } from '../tenancy/vault.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
+import { withAgentReplyMatching } from '../zendesk/sidebar-reply-match.ts';
 
 /**
  * Cloudflare Workers entry (workerd): wiring only, like src/entry/node.ts.
@@ -118,16 +119,20 @@ function services(iso: Isolate, database: Database) {
   const tokens = createTokenManager({ db: database.db, vault, config, logger });
   const drafter = drafterFromConfig(config);
   const handlers: Record<string, JobHandler> = {
-    [TICKET_JOB_KIND]: createTicketHandler({
-      database,
-      vault,
-      tokens,
-      drafter,
-      logger,
-      allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
-      // No pinned look-up on workerd: name check + DNS-over-HTTPS + Cloudflare's egress (see the file).
-      resolver: createWorkersResolver(),
-    }),
+    // Agents' public replies are matched to inserted drafts (src/zendesk/sidebar-reply-match.ts), not drafted.
+    [TICKET_JOB_KIND]: withAgentReplyMatching(
+      createTicketHandler({
+        database,
+        vault,
+        tokens,
+        drafter,
+        logger,
+        allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
+        // No pinned look-up on workerd: name check + DNS-over-HTTPS + Cloudflare's egress (see the file).
+        resolver: createWorkersResolver(),
+      }),
+      { database, tokens },
+    ),
   };
   return { tokens, drafter, handlers };
 }

@@ -6,6 +6,7 @@ import { timingSafeEqualString } from '../lib/crypto.ts';
 import { requestTenantDeletion } from '../tenancy/deletion.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { createSession, endSession } from '../tenancy/sessions.ts';
+import { readSidebarSettings } from '../zendesk/sidebar-settings.ts';
 import { onboardingSteps } from './admin-onboarding.ts';
 import { requireAdmin } from './auth.ts';
 import { errorResponse } from './errors.ts';
@@ -124,6 +125,7 @@ export function adminRoutes() {
         statusDetail: z.statusDetail,
       })),
     ];
+    const sidebar = await readSidebarSettings(database.db, p.tenantId);
     return sendPage(c, {
       title: 'Helpdesk Copilot admin',
       nav: ADMIN_NAV,
@@ -134,6 +136,7 @@ export function adminRoutes() {
         connections,
         steps: view.steps,
         retentionDays: config.TENANT_RETENTION_DAYS,
+        sidebar,
       }),
     });
   });

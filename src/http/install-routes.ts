@@ -218,6 +218,7 @@ function provisioningDeps(c: Context<AppEnv>, actor: Actor): ProvisioningDeps {
     publicUrl: deps.config.PUBLIC_URL,
     actor,
     requestId: c.get('requestId'),
+    sidebarAppPackage: deps.sidebarAppPackage,
   };
 }
 
@@ -344,7 +345,7 @@ export function installRoutes() {
       ]);
     }
     return htmlPage(c, 200, `Connected ${subdomain}.zendesk.com`, [
-      'Zendesk is connected. A webhook and two triggers now send new tickets and requester replies to Helpdesk Copilot.',
+      'Zendesk is connected. A webhook and its triggers now send new tickets, requester replies and agent replies to Helpdesk Copilot.',
       'You can close this page.',
     ]);
   });

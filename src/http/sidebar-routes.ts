@@ -20,6 +20,11 @@ import {
 } from '../zendesk/sidebar-drafts.ts';
 import { draftFeedback } from '../zendesk/sidebar-feedback.ts';
 import {
+  listTicketStatusChoices,
+  readSidebarSettings,
+  setSidebarSetting,
+} from '../zendesk/sidebar-settings.ts';
+import {
   createPublicKeyCache,
   type PublicKeyCache,
   SidebarTokenError,
@@ -59,6 +64,13 @@ const editBody = z.object({ body: z.string().max(70_000) }).strict();
 const rejectBody = z.object({ reason: z.string().max(500) }).strict();
 const regenerateBody = z.object({ instruction: z.string().max(300).optional() }).strict();
 const insertBody = z.object({ body: z.string().max(70_000) }).strict();
+const sidebarSettingBody = z
+  .object({
+    scope: z.string().min(1).max(200),
+    statusAfterSend: z.string().min(1).max(40).nullable().optional(),
+    autoSendThreshold: z.number().min(0).max(1).nullable().optional(),
+  })
+  .strict();
 
 type SidebarEnv = { Variables: AppEnv['Variables'] & { sidebar: SidebarPrincipal } };
 
@@ -103,6 +115,36 @@ export function sidebarRoutes(opts: SidebarRouteOptions = {}) {
       since: since.toISOString(),
       playbooks: await draftFeedback(deps.database.db, tenantId, since),
     });
+  });
+
+  // The console's sidebar settings: statuses read from the tenant's Zendesk, status after send, auto-send threshold.
+  const adminDeps = (c: Context) => {
+    const deps = c.get('deps');
+    if (!deps.tokens) throw new AppError('feature_disabled', 'The Zendesk integration is not configured.');
+    return { db: deps.database.db, tokens: deps.tokens };
+  };
+  app.get('/admin/api/zendesk/statuses', requireAdmin, async (c) =>
+    c.json({ statuses: await listTicketStatusChoices(adminDeps(c), c.get('principal')!.tenantId) }),
+  );
+  app.get('/admin/api/sidebar/settings', requireAdmin, async (c) =>
+    c.json(await readSidebarSettings(c.get('deps').database.db, c.get('principal')!.tenantId)),
+  );
+  app.put('/admin/api/sidebar/settings', requireAdmin, async (c) => {
+    if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json'))
+      throw new AppError('unsupported_media_type', 'Send the body as application/json.');
+    const input = await json(c, sidebarSettingBody);
+    const p = c.get('principal')!;
+    return c.json(
+      await setSidebarSetting(
+        adminDeps(c),
+        {
+          tenantId: p.tenantId,
+          actor: { type: 'admin', userId: p.userId, via: p.via },
+          requestId: c.get('requestId'),
+        },
+        input,
+      ),
+    );
   });
 
   app.get('/zendesk/sidebar', async (c) => {

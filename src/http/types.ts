@@ -28,6 +28,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Provider access tokens (src/oauth/token-manager.ts). */
   tokens?: TokenProvider;
+  /** The Zendesk sidebar app package for PUBLIC_URL, uploaded by provisioning (src/zendesk/sidebar-app.ts). */
+  sidebarAppPackage?: () => Uint8Array | Promise<Uint8Array>;
   /** Durable job queue (src/jobs/). */
   queue?: JobQueue;
   /** Draft writer for tickets and questions (src/pipeline/drafting/: OpenAI or offline). */

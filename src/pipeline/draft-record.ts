@@ -21,6 +21,8 @@ export interface DraftRecordInput {
   source?: 'zendesk' | 'slack';
   /** The Zendesk ticket the draft answers (default `ticket.id`; null for a Slack question with no ticket). */
   ticketId?: string | null;
+  /** The agent's Regenerate instruction the draft was written with, if any (kept in the snapshot). */
+  instruction?: string | null;
 }
 
 /**
@@ -62,6 +64,10 @@ export async function recordDraft(
         facts: context.facts,
         missing: context.missing,
         elapsedMs: context.elapsedMs,
+        // Feedback and auto-send are per playbook (src/zendesk/sidebar-feedback.ts, sidebar-auto-send.ts).
+        playbookId: draft.playbookKey ?? null,
+        ticketCreatedAt: ticket.createdAt,
+        ...(input.instruction ? { instruction: input.instruction } : {}),
       },
       guardVerdict: { ...guard.verdict },
       drafter: draft.drafter,
@@ -110,6 +116,7 @@ export async function recordDraft(
       model: draft.model,
       citations: citations.length,
       confidence: draft.confidence,
+      playbook: draft.playbookKey ?? null,
       guard: guard.verdict.action,
       findings: guard.verdict.findings.map((f) => f.kind),
     },

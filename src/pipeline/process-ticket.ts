@@ -156,6 +156,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       attempt: job.attempt,
       ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
       onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
+      ...(p.instruction ? { instruction: p.instruction } : {}),
     });
     // Check and write in one transaction: the guard's verdict on the directory it read, then
     // draft, usage and audit events together.
@@ -178,7 +179,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
         );
       return recordDraft(
         { tenantId, tx, actor: ACTOR, requestId: job.jobId },
-        { draftId, ticket, route, context, draft, guard, now: now() },
+        { draftId, ticket, route, context, draft, guard, now: now(), instruction: p.instruction ?? null },
       );
     });
     created = stored.created;

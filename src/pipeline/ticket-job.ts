@@ -18,6 +18,8 @@ const ticketJobFields = {
   event: z.enum(TRIGGER_EVENTS),
   invocationId: z.string().min(1).max(200),
   eventKey: z.string().min(1).max(300),
+  /** The agent's Regenerate instruction (sidebar), passed to the drafter. */
+  instruction: z.string().min(1).max(300).optional(),
 };
 
 export const ticketJobPayloadSchema = z.object(ticketJobFields).strict();

@@ -99,8 +99,6 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
       from llm_usage where created_at >= ${from.toISOString()}::timestamptz and created_at < ${until.toISOString()}::timestamptz
       group by 1, 2, 3`),
   );
-  const priced = (model: string) =>
-    Object.keys(MODEL_PRICES).some((k) => model === k || model.startsWith(`${k}-`));
   const buckets = new Map<string, UsageBucket>(
     bucketStarts(q).map((start) => [
       start,

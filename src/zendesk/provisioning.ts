@@ -14,6 +14,7 @@ import {
   type ZendeskTriggerDefinition,
   zendeskResources,
 } from './resources.ts';
+import { provisionSidebarApp, removeSidebarApp, type SidebarAppResult } from './sidebar-app.ts';
 import { TRIGGER_EVENTS, type TriggerEvent, triggerBody } from './trigger-payload.ts';
 
 /**
@@ -32,6 +33,7 @@ export const WEBHOOK_NAME = 'Helpdesk Copilot';
 export const TRIGGER_TITLES: Record<TriggerEvent, string> = {
   ticket_created: 'Helpdesk Copilot: ticket created',
   comment_added: 'Helpdesk Copilot: requester commented',
+  agent_replied: 'Helpdesk Copilot: agent replied publicly',
 };
 
 export interface ProvisioningDeps {
@@ -43,6 +45,10 @@ export interface ProvisioningDeps {
   requestId?: string | undefined;
   /** Test hook: how long the API client may wait on Retry-After in-process. */
   maxInlineWaitMs?: number;
+  /** The sidebar app package for PUBLIC_URL (the Node entry builds it from zendesk-app/). */
+  sidebarAppPackage?: (() => Uint8Array | Promise<Uint8Array>) | undefined;
+  /** Test hook: the interval between polls of the app build job (default 1 s). */
+  appJobPollMs?: number;
 }
 
 export interface ProvisionResult {
@@ -50,6 +56,8 @@ export interface ProvisionResult {
   triggerIds: Record<string, string>;
   created: string[];
   reused: string[];
+  /** The sidebar app (src/zendesk/sidebar-app.ts): installed, refused by the plan, or failed. */
+  sidebarApp: SidebarAppResult;
 }
 
 export function webhookEndpoint(publicUrl: string, hookId: string): string {
@@ -64,14 +72,22 @@ export function triggerDefinition(event: TriggerEvent, webhookId: string): Zende
       : [
           { field: 'update_type', operator: 'is', value: 'Change' },
           { field: 'comment_is_public', operator: 'is', value: 'true' },
-          { field: 'role', operator: 'is', value: 'end_user' },
+          ...(event === 'comment_added' ? [{ field: 'role', operator: 'is', value: 'end_user' }] : []),
         ];
+  // An agent's public comment (admins are agents too): matched back to an inserted draft.
+  const any =
+    event === 'agent_replied'
+      ? [
+          { field: 'role', operator: 'is', value: 'agent' },
+          { field: 'role', operator: 'is', value: 'admin' },
+        ]
+      : [];
   return {
     title: TRIGGER_TITLES[event],
     active: true,
     description:
       'Created by Helpdesk Copilot. Sends ticket ids to the copilot; removed when you disconnect it.',
-    conditions: { all, any: [] },
+    conditions: { all, any },
     actions: [{ field: 'notification_webhook', value: [webhookId, triggerBody(event)] }],
   };
 }
@@ -198,9 +214,27 @@ export async function provisionZendesk(deps: ProvisioningDeps, tenantId: string)
       triggerIds[event] = trigger.id;
       await save({ triggerIds: { ...triggerIds } });
     }
+    // 4. The sidebar app (its failure is recorded, and does not undo the webhook and triggers).
+    const sidebarApp = await provisionSidebarApp({
+      db: deps.db,
+      api,
+      tenantId,
+      connectionId: conn.id,
+      appPackage: deps.sidebarAppPackage,
+      record,
+      ...(deps.appJobPollMs === undefined ? {} : { jobPollMs: deps.appJobPollMs }),
+    });
+    if (sidebarApp.status === 'installed') {
+      created.push(...sidebarApp.created.map((x) => `sidebar_${x}`));
+      reused.push(...sidebarApp.reused.map((x) => `sidebar_${x}`));
+    }
     await save({ provisionedAt: new Date() });
-    await record('zendesk.provisioned', 'success', webhookId, { created, reused });
-    return { webhookId, triggerIds, created, reused };
+    await record('zendesk.provisioned', 'success', webhookId, {
+      created,
+      reused,
+      sidebarApp: sidebarApp.status,
+    });
+    return { webhookId, triggerIds, created, reused, sidebarApp };
   } catch (e) {
     await record('zendesk.provisioned', 'failure', null, { error: describeError(e), created, reused }).catch(
       () => {},
@@ -216,7 +250,7 @@ export interface DeprovisionResult {
 }
 
 /**
- * Disconnect: deletes our triggers (first: Zendesk refuses to delete a webhook triggers still
+ * Disconnect: uninstalls and deletes the sidebar app we provisioned, deletes our triggers (first: Zendesk refuses to delete a webhook triggers still
  * use), then the webhook, then revokes the access token (DELETE /api/v2/oauth/tokens/current.json).
  * Upstream steps are best effort (already gone counts as done; failures are audited); then the
  * stored tokens and secret are erased and the connection is marked revoked, which also makes
@@ -254,6 +288,10 @@ export async function disconnectZendesk(
   // Only a usable connection can call Zendesk; a needs_reauth one is cleaned up locally only.
   const canCall = conn.status === 'active' && conn.accessToken !== null;
   let tokenRevoked = false;
+  // The sidebar app first (while the token works); a manual upload stays, its tokens stop working.
+  const app = await removeSidebarApp({ db: deps.db, api, tenantId, connectionId: conn.id, record }, canCall);
+  removed.push(...app.removed);
+  failed.push(...app.failed);
   if (canCall) {
     for (const [event, id] of Object.entries(conn.triggerIds)) {
       await attempt(`trigger:${event}`, 'zendesk.trigger.deleted', id, () => api.deleteTrigger(id));

@@ -54,6 +54,16 @@ export interface ZendeskResources {
   getAppJobStatus(jobId: string): Promise<ZendeskAppJob>;
   /** `POST /api/v2/apps/installations.json`: installs an app with its settings. */
   installApp(install: { appId: string; settings: Record<string, unknown> }): Promise<ZendeskAppInstallation>;
+  /** `GET /api/v2/apps/installations/{id}.json`; a 404 is ZendeskApiError (isZendeskNotFound). */
+  getAppInstallation(installationId: string): Promise<ZendeskAppInstallation>;
+  /** `GET /api/v2/apps/installations.json`: the account's app installations. */
+  listAppInstallations(): Promise<ZendeskAppInstallation[]>;
+  /** `GET /api/v2/apps/owned.json`: the apps this account uploaded (private apps), every page. */
+  listOwnedApps(): Promise<{ id: string; name: string }[]>;
+  /** `GET /api/v2/users/me.json`: the user the token acts as. */
+  getCurrentUser(): Promise<{ id: string; name: string | null }>;
+  /** `GET /api/v2/custom_statuses.json`: the account's ticket statuses (standard and custom). */
+  listCustomStatuses(): Promise<ZendeskCustomStatus[]>;
   /** `DELETE /api/v2/apps/installations/{id}.json`. */
   uninstallApp(installationId: string): Promise<void>;
   /** `DELETE /api/v2/apps/{id}.json`. */
@@ -134,6 +144,15 @@ export interface ZendeskAppJob {
   status: 'queued' | 'working' | 'completed' | 'failed' | 'killed';
   appId: string | null;
   message: string | null;
+}
+
+export interface ZendeskCustomStatus {
+  id: string;
+  /** The name agents see. */
+  agentLabel: string;
+  /** `new`, `open`, `pending`, `hold` or `solved`. */
+  category: string;
+  active: boolean;
 }
 
 export interface ZendeskAppInstallation {
@@ -226,6 +245,24 @@ const installationSchema = z.preprocess(
     v && typeof v === 'object' && 'installation' in v ? (v as { installation: unknown }).installation : v,
   z.object({ id, app_id: id, enabled: z.boolean().nullish() }),
 );
+const installationsEnvelope = z.object({
+  installations: z.array(z.object({ id, app_id: id, enabled: z.boolean().nullish() })),
+});
+const ownedAppsEnvelope = z.object({
+  apps: z.array(z.object({ id, name: z.string() })),
+  next_page: z.string().nullish(),
+});
+const meEnvelope = z.object({ user: z.object({ id, name: z.string().nullish() }) });
+const customStatusesEnvelope = z.object({
+  custom_statuses: z.array(
+    z.object({
+      id,
+      agent_label: z.string(),
+      status_category: z.string(),
+      active: z.boolean().nullish(),
+    }),
+  ),
+});
 
 const seg = (s: string) => encodeURIComponent(s);
 const numericId = (what: string, v: string) => {
@@ -434,6 +471,45 @@ export function zendeskResources(api: ZendeskApi): ZendeskResources {
         body: { app_id: Number(numericId('app', install.appId)), settings: install.settings },
       });
       return { id: r.id, appId: r.app_id, enabled: r.enabled ?? null };
+    },
+    async getAppInstallation(installationId) {
+      const r = await api.request(
+        'GET',
+        `/api/v2/apps/installations/${numericId('installation', installationId)}.json`,
+        { schema: installationSchema },
+      );
+      return { id: r.id, appId: r.app_id, enabled: r.enabled ?? null };
+    },
+    async listAppInstallations() {
+      const r = await api.request('GET', '/api/v2/apps/installations.json', {
+        schema: installationsEnvelope,
+      });
+      return r.installations.map((i) => ({ id: i.id, appId: i.app_id, enabled: i.enabled ?? null }));
+    },
+    async listOwnedApps() {
+      const out: { id: string; name: string }[] = [];
+      let page = 1;
+      for (; page <= 20; page++) {
+        const r = await api.request('GET', `/api/v2/apps/owned.json?page=${page}`, {
+          schema: ownedAppsEnvelope,
+        });
+        out.push(...r.apps.map((a) => ({ id: a.id, name: a.name })));
+        if (!r.next_page) break;
+      }
+      return out;
+    },
+    async getCurrentUser() {
+      const r = await api.request('GET', '/api/v2/users/me.json', { schema: meEnvelope });
+      return { id: r.user.id, name: r.user.name ?? null };
+    },
+    async listCustomStatuses() {
+      const r = await api.request('GET', '/api/v2/custom_statuses.json', { schema: customStatusesEnvelope });
+      return r.custom_statuses.map((c) => ({
+        id: c.id,
+        agentLabel: c.agent_label,
+        category: c.status_category,
+        active: c.active !== false,
+      }));
     },
     async uninstallApp(installationId) {
       await api.send(

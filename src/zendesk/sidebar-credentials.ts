@@ -23,6 +23,8 @@ export interface SidebarPrincipal {
   agentName: string | null;
   installationId: string;
   expiresAt: Date;
+  /** Set only by auto-send (src/zendesk/sidebar-auto-send.ts): the sender is the system, not an agent's click. */
+  autoSend?: true;
 }
 
 const CREDENTIAL = /^sbc\.(tn_[A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$/;

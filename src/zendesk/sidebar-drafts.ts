@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, max } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, like, max } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Database, Tx } from '../db/client.ts';
 import {
@@ -82,9 +82,16 @@ export interface SidebarTicketView {
   ticketId: string;
   state: 'none' | 'drafting' | 'ready';
   draft: SidebarDraftView | null;
+  /**
+   * Set when the requester wrote again after the shown draft: a `comment_added` ticket event
+   * (our trigger fires on the requester's public comments) arrived after the draft was made.
+   * `since` is when the first such event reached us.
+   */
+  stale: { since: string } | null;
 }
 
-const actorOf = (p: SidebarPrincipal): Actor => ({ type: 'zendesk_agent', userId: p.agentId });
+const actorOf = (p: SidebarPrincipal): Actor =>
+  p.autoSend ? { type: 'system', name: 'auto-send' } : { type: 'zendesk_agent', userId: p.agentId };
 
 function ctxOf(deps: SidebarDeps, p: SidebarPrincipal, tx: Tx): ServiceCtx {
   return { tenantId: p.tenantId, tx, actor: actorOf(p), requestId: deps.requestId };
@@ -214,6 +221,7 @@ export async function sidebarTicketView(
       .limit(1);
     const pendingJob = job ? true : await hasRegenerationQueued(tx, ticketId);
     const view = draft ? await viewOf(tx, draft) : null;
+    const stale = draft ? await requesterWroteSince(tx, ticketId, draft.createdAt) : null;
     await audit(ctxOf(deps, p, tx), {
       action: 'draft.viewed',
       target: draft?.id ?? `zendesk:ticket:${ticketId}`,
@@ -222,10 +230,41 @@ export async function sidebarTicketView(
     });
     return {
       ticketId,
-      state: pendingJob ? 'drafting' : draft ? 'ready' : 'none',
+      state: pendingJob || (stale?.drafting ?? false) ? 'drafting' : draft ? 'ready' : 'none',
       draft: view,
+      stale: stale ? { since: stale.since.toISOString() } : null,
     };
   });
+}
+
+/**
+ * The first requester-comment event of the ticket that reached us after `after`, and whether a
+ * job for one is still queued or running (its draft is on the way). Read from the ticket jobs the
+ * webhook enqueued (dedupe key `<ticket>:comment_added:<stamp>`, trigger-payload.ts): no Zendesk
+ * call on the sidebar's path.
+ */
+async function requesterWroteSince(
+  tx: Tx,
+  ticketId: string,
+  after: Date,
+): Promise<{ since: Date; drafting: boolean } | null> {
+  const rows = await tx
+    .select({ createdAt: jobs.createdAt, status: jobs.status })
+    .from(jobs)
+    .where(
+      and(
+        eq(jobs.kind, 'zendesk.ticket'),
+        like(jobs.dedupeKey, `${ticketId}:comment_added:%`),
+        gt(jobs.createdAt, after),
+      ),
+    )
+    .orderBy(asc(jobs.createdAt))
+    .limit(20);
+  if (!rows[0]) return null;
+  return {
+    since: rows[0].createdAt,
+    drafting: rows.some((r) => r.status === 'queued' || r.status === 'running'),
+  };
 }
 
 async function hasRegenerationQueued(tx: Tx, ticketId: string): Promise<boolean> {
@@ -256,7 +295,7 @@ async function lockDraft(tx: Tx, ticketId: string, draftId: string): Promise<Dra
   return draft;
 }
 
-async function addVersion(
+export async function addVersion(
   ctx: ServiceCtx,
   draft: DraftRow,
   body: string,
@@ -371,7 +410,7 @@ export async function rejectDraft(
   });
 }
 
-/** Queues a new draft for the ticket (Regenerate / Draft now); `instruction` is recorded with it. */
+/** Queues a new draft for the ticket (Regenerate / Draft now); `instruction` goes to the drafter and is audited. */
 export async function regenerateDraft(
   deps: SidebarDeps,
   p: SidebarPrincipal,
@@ -399,6 +438,7 @@ export async function regenerateDraft(
         event: 'ticket_created',
         invocationId: `sidebar:${stamp}`,
         eventKey: `${ticketId}:sidebar:${stamp}`,
+        ...(note ? { instruction: note } : {}),
       }),
     );
     await audit(ctxOf(deps, p, tx), {
@@ -412,7 +452,15 @@ export async function regenerateDraft(
   return { queued: true };
 }
 
-function playbookOf(draft: DraftRow): string | null {
+/** Invariant 7's floor, checked again inside the send: pending, guard `pass`, a known requester. */
+export function autoSendable(draft: DraftRow): boolean {
+  const action = (draft.guardVerdict as { action?: unknown }).action;
+  return (
+    draft.source === 'zendesk' && draft.status === 'pending' && action === 'pass' && draft.route !== 'unknown'
+  );
+}
+
+export function playbookOf(draft: DraftRow): string | null {
   const pb = (draft.contextSnapshot as { playbookId?: unknown }).playbookId;
   return typeof pb === 'string' ? pb : null;
 }
@@ -510,6 +558,8 @@ export async function sendDraft(
         fresh: false,
       };
     }
+    if (mode === 'auto_send' && !autoSendable(draft))
+      throw new AppError('forbidden', 'Only a pending draft the leak guard passed clean may send itself.');
     if (draft.status === 'blocked') {
       const why = input.overrideReason?.trim();
       if (!why)

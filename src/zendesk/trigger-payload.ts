@@ -5,7 +5,11 @@ import { z } from 'zod';
  * fixed words: Zendesk renders placeholders as raw text into the body, so free text (subjects,
  * comments) could break the JSON. Everything else is fetched through the API by the job.
  */
-export const TRIGGER_EVENTS = ['ticket_created', 'comment_added'] as const;
+/**
+ * `agent_replied` (an agent's public comment) is not drafted: it matches a reply sent with
+ * Zendesk's own button after Insert back to its draft (src/zendesk/sidebar-reply-match.ts).
+ */
+export const TRIGGER_EVENTS = ['ticket_created', 'comment_added', 'agent_replied'] as const;
 export type TriggerEvent = (typeof TRIGGER_EVENTS)[number];
 
 export const triggerPayloadSchema = z

@@ -1,15 +1,21 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { eq } from 'drizzle-orm';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drafts, jobs } from '../../src/db/schema/index.ts';
+import { withTenant } from '../../src/db/tenant.ts';
 import { ZAF_SDK_URL } from '../../src/http/views/sidebar.ts';
+import { createJobQueue } from '../../src/jobs/queue.ts';
+import { ticketJob } from '../../src/pipeline/ticket-job.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
 import { testApp, testVault } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import {
   type SeededTenant,
+  seedDraft,
   seedSidebarTenant,
   sidebarConfig,
   sidebarZendeskFake,
@@ -131,6 +137,66 @@ describe.skipIf(!existsSync(CHROMIUM))('Zendesk sidebar in headless Chromium', (
     await page.screenshot({ path: `${OUT}sidebar-4-sent.png` });
 
     expect(acme.replies).toEqual([{ ticketId: seeded.ticketId, authorId: 9001, body: edited }]);
+    await page.close();
+  }, 90_000);
+
+  it('shows the stale mark when the requester wrote again, and Regenerate sends the typed instruction', async () => {
+    const ticketId = '4343';
+    const draftId = await seedDraft(database.db, seeded.tenantId, { ticketId });
+    await withTenant(database.db, seeded.tenantId, async (tx) => {
+      await tx
+        .update(drafts)
+        .set({ createdAt: new Date(Date.now() - 60_000) })
+        .where(eq(drafts.id, draftId));
+      await createJobQueue().enqueue(
+        tx,
+        seeded.tenantId,
+        ticketJob({
+          connectionId: seeded.connectionId,
+          ticketId,
+          event: 'comment_added',
+          invocationId: 'inv-stale',
+          eventKey: `${ticketId}:comment_added:stamp`,
+        }),
+      );
+      await tx
+        .update(jobs)
+        .set({ status: 'done' })
+        .where(eq(jobs.dedupeKey, `${ticketId}:comment_added:stamp`));
+    });
+    const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    const token = await signSidebarToken(acme, { agentId: '9001' });
+    const action = `${origin}/zendesk/sidebar?origin=${encodeURIComponent('https://acme.zendesk.com')}&app_guid=g-1`;
+    await page.route(`https://acme.zendesk.com/agent/tickets/${ticketId}`, (route) =>
+      route.fulfill({
+        contentType: 'text/html',
+        body: `<!doctype html><title>Zendesk</title><body style="margin:0">
+<form id="f" method="post" target="app" action="${action}"><input type="hidden" name="token" value="${token}"></form>
+<iframe name="app" id="app" style="width:400px;height:880px;border:0"></iframe>
+<script>document.getElementById('f').submit();</script></body>`,
+      }),
+    );
+    await page.route(ZAF_SDK_URL, (route) =>
+      route.fulfill({
+        contentType: 'text/javascript',
+        body: ZAF_STUB.replace('TICKET_ID', JSON.stringify(ticketId)),
+      }),
+    );
+    await page.goto(`https://acme.zendesk.com/agent/tickets/${ticketId}`);
+    const frame = page.frameLocator('#app');
+    await frame.locator('#sb-stale').waitFor({ timeout: 20_000 });
+    await expect(frame.locator('#sb-stale').textContent()).resolves.toMatch(
+      /^The requester wrote again after this draft \(.+\)\. Check their message, or Regenerate\.$/,
+    );
+    await page.screenshot({ path: `${OUT}sidebar-5-stale.png` });
+    await frame.locator('#sb-instruction').fill('shorter, in German');
+    await frame.locator('#sb-regenerate').click();
+    await frame.locator('#sb-state').waitFor({ timeout: 20_000 });
+    const queued = await withTenant(database.db, seeded.tenantId, (tx) =>
+      tx.select({ key: jobs.dedupeKey, payload: jobs.payload }).from(jobs),
+    );
+    const regen = queued.find((j) => j.key?.startsWith(`${ticketId}:sidebar:`));
+    expect(regen?.payload).toMatchObject({ ticketId, instruction: 'shorter, in German' });
     await page.close();
   }, 90_000);
 

@@ -129,7 +129,7 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
     expect(row!.hookId).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(await tenantIdByZendeskHook(database.db, row!.hookId)).toBe(tenantId);
 
-    // Provisioned: one trigger-mode webhook at our endpoint, its secret sealed, two triggers.
+    // Provisioned: one trigger-mode webhook at our endpoint, its secret sealed, three triggers.
     expect(acme.webhooks.size).toBe(1);
     const [webhook] = [...acme.webhooks.values()];
     expect(webhook).toMatchObject({
@@ -141,7 +141,7 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
     });
     expect(row!.zendeskWebhookId).toBe(webhook!.id);
     expect(await vault.open(tenantId, 'zendesk_webhook_secret', row!.webhookSecret!)).toBe(webhook!.secret);
-    expect(acme.triggers.size).toBe(2);
+    expect(acme.triggers.size).toBe(3);
     const bodies = [...acme.triggers.values()].map((t) => t.actions[0]);
     expect(bodies).toEqual(
       expect.arrayContaining([
@@ -149,7 +149,7 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
         { field: 'notification_webhook', value: [webhook!.id, triggerBody('comment_added')] },
       ]),
     );
-    expect(Object.keys(row!.triggerIds).sort()).toEqual(['comment_added', 'ticket_created']);
+    expect(Object.keys(row!.triggerIds).sort()).toEqual(['agent_replied', 'comment_added', 'ticket_created']);
     expect(row!.provisionedAt).toBeInstanceOf(Date);
 
     const events = await withTenant(database.db, tenantId, (tx) => tx.select().from(auditEvents));
@@ -179,7 +179,7 @@ describe.each(backends())('Zendesk connect on %s', (backend) => {
     expect(rows[0]!.hookId).toBe(before!.hookId);
     expect(rows[0]!.tokenVersion).toBe(before!.tokenVersion + 1);
     expect(acme.webhooks.size).toBe(1);
-    expect(acme.triggers.size).toBe(2);
+    expect(acme.triggers.size).toBe(3);
   });
 
   it('refuses a callback that names a different subdomain, storing nothing', async () => {

@@ -70,15 +70,13 @@ describe.each(backends())('onboarding checklist on %s', (backend) => {
 
   it('steps turn done from the rows: Zendesk connected but not provisioned needs attention, with a same-origin retry', async () => {
     await withTenant(database.db, tenantId, (tx) =>
-      tx
-        .insert(zendeskConnections)
-        .values({
-          tenantId,
-          id: 'zc_onb',
-          subdomain: 'onboardco',
-          hookId: 'hook-onboarding-1',
-          status: 'active',
-        }),
+      tx.insert(zendeskConnections).values({
+        tenantId,
+        id: 'zc_onb',
+        subdomain: 'onboardco',
+        hookId: 'hook-onboarding-1',
+        status: 'active',
+      }),
     );
     let html = await page(admin);
     expect(step(html, 'Connect Zendesk')).toMatchObject({ state: 'done' });
@@ -92,16 +90,14 @@ describe.each(backends())('onboarding checklist on %s', (backend) => {
         .update(zendeskConnections)
         .set({ zendeskWebhookId: 'wh-1', provisionedAt: new Date('2026-11-30T10:00:00Z') });
       await tx.insert(accounts).values({ tenantId, id: 'acc-1', name: 'Acme', domains: ['acme.example'] });
-      await tx
-        .insert(drafts)
-        .values({
-          tenantId,
-          id: 'dr_onb',
-          source: 'zendesk',
-          route: 'account',
-          body: 'b',
-          drafter: 'offline',
-        });
+      await tx.insert(drafts).values({
+        tenantId,
+        id: 'dr_onb',
+        source: 'zendesk',
+        route: 'account',
+        body: 'b',
+        drafter: 'offline',
+      });
     });
     html = await page(admin);
     expect(step(html, 'Zendesk webhook and triggers')).toMatchObject({ state: 'done' });

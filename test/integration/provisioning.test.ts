@@ -70,14 +70,24 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
 
   it('provisions once and, run again, reuses the webhook and triggers instead of duplicating', async () => {
     const first = await provisionZendesk(deps(), tenantId);
-    expect(first.created).toEqual(['webhook', 'trigger:ticket_created', 'trigger:comment_added']);
+    expect(first.created).toEqual([
+      'webhook',
+      'trigger:ticket_created',
+      'trigger:comment_added',
+      'trigger:agent_replied',
+    ]);
     const second = await provisionZendesk(deps(), tenantId);
     expect(second.created).toEqual([]);
-    expect(second.reused).toEqual(['webhook', 'trigger:ticket_created', 'trigger:comment_added']);
+    expect(second.reused).toEqual([
+      'webhook',
+      'trigger:ticket_created',
+      'trigger:comment_added',
+      'trigger:agent_replied',
+    ]);
     expect(second.webhookId).toBe(first.webhookId);
     expect(second.triggerIds).toEqual(first.triggerIds);
     expect(zd.webhooks.size).toBe(1);
-    expect(zd.triggers.size).toBe(2);
+    expect(zd.triggers.size).toBe(3);
     expect([...zd.triggers.values()].map((t) => t.title).sort()).toEqual(
       Object.values(TRIGGER_TITLES).sort(),
     );
@@ -91,7 +101,7 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     const again = await provisionZendesk(deps(), tenantId);
     expect(again.created).toEqual([]);
     expect(zd.webhooks.size).toBe(1);
-    expect(zd.triggers.size).toBe(2);
+    expect(zd.triggers.size).toBe(3);
     const r = await row();
     expect(r.zendeskWebhookId).toBe(again.webhookId);
     expect(await vault.open(tenantId, 'zendesk_webhook_secret', r.webhookSecret!)).toBe(
@@ -104,7 +114,7 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     zd.triggers.delete(Number(first.triggerIds.ticket_created));
     const second = await provisionZendesk(deps(), tenantId);
     expect(second.created).toEqual(['trigger:ticket_created']);
-    expect(zd.triggers.size).toBe(2);
+    expect(zd.triggers.size).toBe(3);
     // Webhook removed by hand (the fake refuses while triggers use it, so drop the triggers' link too).
     zd.webhooks.clear();
     const third = await provisionZendesk(deps(), tenantId);
@@ -183,7 +193,12 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
     const result = await disconnectZendesk(deps(), tenantId);
     expect(zd.calls.api.length).toBe(calls);
     expect(result.tokenRevoked).toBe(false);
-    expect(result.failed.sort()).toEqual(['trigger:comment_added', 'trigger:ticket_created', 'webhook']);
+    expect(result.failed.sort()).toEqual([
+      'trigger:agent_replied',
+      'trigger:comment_added',
+      'trigger:ticket_created',
+      'webhook',
+    ]);
     const r = await row();
     expect(r).toMatchObject({
       status: 'revoked',
@@ -255,7 +270,12 @@ describe.each(backends())('Zendesk provisioning on %s', (backend) => {
         .where(eq(zendeskConnections.hookId, hookId)),
     );
     const res = await provisionZendesk(deps(), tenantId);
-    expect(res.created).toEqual(['webhook', 'trigger:ticket_created', 'trigger:comment_added']);
+    expect(res.created).toEqual([
+      'webhook',
+      'trigger:ticket_created',
+      'trigger:comment_added',
+      'trigger:agent_replied',
+    ]);
     expect([...zd.webhooks.values()][0]!.endpoint).toBe(`https://copilot.test/webhooks/zendesk/${hookId}`);
   });
 });

@@ -49,6 +49,8 @@ export interface SidebarZendeskFake {
 }
 
 let commentSeq = 5000;
+/** The Zendesk user id the fake account's OAuth token acts as (`users/me`). */
+export const CONNECTION_USER_ID = 7001;
 
 export async function sidebarZendeskFake(subdomain: string): Promise<SidebarZendeskFake> {
   const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -109,6 +111,22 @@ export async function sidebarZendeskFake(subdomain: string): Promise<SidebarZend
       if (!authorized(request)) return new HttpResponse(null, { status: 401 });
       const list = [...(fake.comments.get(String(params.ticketId)) ?? [])].reverse();
       return HttpResponse.json({ comments: list });
+    }),
+    // The account's ticket statuses (custom statuses on): one inactive, one custom pending.
+    http.get(`${base}/api/v2/custom_statuses.json`, ({ request }) => {
+      if (!authorized(request)) return new HttpResponse(null, { status: 401 });
+      return HttpResponse.json({
+        custom_statuses: [
+          { id: 1, agent_label: 'Open', status_category: 'open', active: true },
+          { id: 8812, agent_label: 'Awaiting Vendor', status_category: 'pending', active: true },
+          { id: 8813, agent_label: 'Retired status', status_category: 'hold', active: false },
+        ],
+      });
+    }),
+    // The connection's own user (the admin who connected Zendesk): auto-send's author.
+    http.get(`${base}/api/v2/users/me.json`, ({ request }) => {
+      if (!authorized(request)) return new HttpResponse(null, { status: 401 });
+      return HttpResponse.json({ user: { id: CONNECTION_USER_ID, name: 'Connection Admin' } });
     }),
     http.get(`${base}/api/v2/users/:userId.json`, ({ request, params }) => {
       if (!authorized(request)) return new HttpResponse(null, { status: 401 });

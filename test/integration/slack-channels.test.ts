@@ -241,15 +241,13 @@ describe.each(backends())('Slack channel links on %s', (backend) => {
   it('a free-mail domain is never evidence of an account (an exact email still is), also for links', async () => {
     // A directory row from before sync refused free-mail domains.
     await withTenant(database.db, tenantId, (tx) =>
-      tx
-        .insert(accounts)
-        .values({
-          tenantId,
-          id: 'acc-legacy',
-          name: 'Legacy Co',
-          domains: ['gmail.com'],
-          emails: ['boss@gmail.com'],
-        }),
+      tx.insert(accounts).values({
+        tenantId,
+        id: 'acc-legacy',
+        name: 'Legacy Co',
+        domains: ['gmail.com'],
+        emails: ['boss@gmail.com'],
+      }),
     );
     try {
       const ev = (text: string) =>

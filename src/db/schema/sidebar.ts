@@ -126,3 +126,22 @@ export const sidebarSettings = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.scope] }), tenantIsolation()],
 );
+
+/**
+ * How provisioning the sidebar app through the Apps API went for one connection: `installed`,
+ * `plan_refused` (the account's plan does not allow private apps: an admin uploads the zip by
+ * hand, README "Zendesk sidebar"), or `failed` (with the reason). Read by the console's checklist.
+ */
+export const sidebarAppProvisioning = pgTable(
+  'sidebar_app_provisioning',
+  {
+    tenantId: tenantId(),
+    connectionId: text('connection_id').notNull(),
+    status: text('status', { enum: ['installed', 'plan_refused', 'failed', 'removed'] }).notNull(),
+    appId: text('app_id'),
+    installationId: text('installation_id'),
+    detail: text('detail'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.connectionId] }), tenantIsolation()],
+);

@@ -19,6 +19,11 @@ export interface ConsoleView {
   connections: ConnectionRow[];
   steps: OnboardingStep[];
   retentionDays: number;
+  /** The Zendesk sidebar: the app's provisioning state and the after-send status per scope. */
+  sidebar?: {
+    sidebarApp: { status: string; detail: string | null } | null;
+    scopes: { scope: string; statusAfterSendLabel: string | null; statusAfterSend: string | null }[];
+  };
 }
 
 export function signedOutBody(opts: {
@@ -63,6 +68,23 @@ function deletionSection(v: ConsoleView): Html | '' {
 <button type="submit">Delete tenant</button></form>`;
 }
 
+function sidebarSection(v: ConsoleView): Html | '' {
+  const sb = v.sidebar;
+  if (!sb) return '';
+  const app = sb.sidebarApp;
+  const status = sb.scopes.filter((s) => s.statusAfterSend);
+  return html`<h2>Zendesk sidebar</h2>
+<p>Sidebar app: ${app ? app.status.replace('_', ' ') : 'not provisioned yet (connect Zendesk)'}${app?.detail ? html`. ${app.detail}` : ''}</p>
+<p>Ticket status after a send: ${
+    status.length
+      ? status.map(
+          (s, i) =>
+            html`${i ? '; ' : ''}${s.scope === '*' ? 'all playbooks' : s.scope}: ${s.statusAfterSendLabel ?? s.statusAfterSend}`,
+        )
+      : 'unchanged (none chosen)'
+  }. Choose one from your Zendesk statuses with <code>GET /admin/api/zendesk/statuses</code> and <code>PUT /admin/api/sidebar/settings</code>.</p>`;
+}
+
 export function consoleBody(v: ConsoleView): Html {
   const p = v.principal;
   return html`<p>Signed in as <strong>${p.userName ?? p.userId}</strong> (${p.userId}), role <strong>${p.role}</strong>, via ${p.via}.</p>
@@ -70,6 +92,7 @@ export function consoleBody(v: ConsoleView): Html {
 ${v.tenant?.status === 'active' ? onboardingChecklist(v.steps, v.admin) : ''}
 <h2>Connections</h2>
 ${connectionsTable(v.connections)}
+${sidebarSection(v)}
 ${v.admin ? html`<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>` : ''}
 <form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>
 ${deletionSection(v)}`;

@@ -140,7 +140,7 @@ export const SIDEBAR_JS = `document.addEventListener('DOMContentLoaded', () => {
       d.accountName ? el('span', { class: 'sb-badge', id: 'sb-account' }, d.accountName) : null,
       d.confidence !== null ? el('span', { class: 'sb-badge' }, 'confidence ' + Math.round(d.confidence * 100) + '%') : null);
     root.append(meta);
-    if (view.stale) root.append(el('p', { class: 'sb-stale', id: 'sb-stale' }, 'The requester wrote again after this draft.'));
+    if (view.stale) root.append(el('p', { class: 'sb-stale', id: 'sb-stale' }, 'The requester wrote again after this draft (' + new Date(view.stale.since).toLocaleString() + ')' + (view.state === 'drafting' ? '; a new draft is being written.' : '. Check their message, or Regenerate.')));
     if (d.guard.action === 'blocked') root.append(el('p', { class: 'sb-guard-blocked', id: 'sb-guard' }, 'BLOCKED by the leak guard: ' + (d.guard.findings.map((f) => f.kind.replace(/_/g, ' ')).join(', ') || 'private data') + '. It cannot be sent without an override.'));
     else if (d.guard.action === 'redacted') root.append(el('p', { class: 'sb-guard-redacted', id: 'sb-guard' }, 'REDACTED by the leak guard: ' + d.guard.findings.map((f) => f.kind.replace(/_/g, ' ')).join(', ') + '.'));
     if (d.needsHumanReason) root.append(el('p', { class: 'muted', id: 'sb-needs-human' }, 'Needs a human: ' + d.needsHumanReason));

@@ -7,6 +7,7 @@ import { privateRequest } from './findings/private-request.ts';
 import { auditEvents, customerRecords, endUserRecords, relatedTickets } from './findings/records.ts';
 import { isRolePlaybook, roleCheck } from './findings/roles.ts';
 import { accountFacts, bestLink, findingInput, isRec, Writer } from './findings/shared.ts';
+import { isActionable, readInstruction } from './instruction.ts';
 import { DRAFT_LANGUAGES, detectLanguage, draftLanguage, LANGUAGE_NAMES, type Lang } from './language.ts';
 import { matchPlaybooks, playbooksOf } from './playbooks.ts';
 import { firstName, wordSet } from './text.ts';
@@ -30,7 +31,8 @@ export interface OfflineDraft extends DraftResult {
 export function draftOffline(input: DraftInput): OfflineDraft {
   const { context, ticket } = input;
   const detected = detectLanguage(`${ticket.subject}\n${ticket.body}`);
-  const lang = draftLanguage(detected);
+  const instruction = readInstruction(input.instruction);
+  const lang = instruction?.language ?? draftLanguage(detected);
   const books = playbooksOf(context.facts);
   const f = findingInput(input, lang, books);
   const { p } = f;
@@ -76,9 +78,30 @@ export function draftOffline(input: DraftInput): OfflineDraft {
   }
 
   const matched = matchPlaybooks(books, f.ticketText, w.signals);
-  for (const m of matched.slice(0, 1)) w.cited.add(m.book.factId);
-  const reply = [p.greeting(firstName(ticket.requester.name)), ...w.paragraphs, p.signoff].join('\n\n');
+  const playbook = matched[0]?.book ?? null;
+  if (playbook) w.cited.add(playbook.factId);
+  let paragraphs = w.paragraphs;
+  let cited = [...w.cited];
+  if (instruction?.shorter) {
+    paragraphs = shorten(paragraphs);
+    // Citations of dropped paragraphs go with them (facts cited outside a paragraph stay).
+    const kept = new Set(paragraphs.flatMap((x) => w.citedBy.get(x) ?? []));
+    const dropped = new Set(
+      w.paragraphs.filter((x) => !paragraphs.includes(x)).flatMap((x) => w.citedBy.get(x) ?? []),
+    );
+    cited = cited.filter((id) => kept.has(id) || !dropped.has(id));
+  }
+  const name = firstName(ticket.requester.name);
+  const reply = [
+    instruction?.formal ? FORMAL[lang].greeting(name) : p.greeting(name),
+    ...paragraphs,
+    instruction?.formal ? FORMAL[lang].signoff : p.signoff,
+  ].join('\n\n');
   const reasons: string[] = [];
+  if (input.instruction && !isActionable(instruction))
+    reasons.push(
+      'The offline drafter could not apply the instruction (it understands another language, shorter and more formal).',
+    );
   if (context.missing.length)
     reasons.push(
       `Context incomplete: ${context.missing.map((m) => `${m.source} (${m.reason})`).join(', ')}.`,
@@ -87,7 +110,7 @@ export function draftOffline(input: DraftInput): OfflineDraft {
   else if (w.findings === 0)
     reasons.push('No specific finding in the context; check the draft before sending.');
   reasons.push(...w.reasons);
-  if (detected && detected !== 'en' && !DRAFT_LANGUAGES.includes(detected as Lang))
+  if (!instruction?.language && detected && detected !== 'en' && !DRAFT_LANGUAGES.includes(detected as Lang))
     reasons.push(
       `The ticket appears to be written in ${LANGUAGE_NAMES[detected] ?? detected}; this draft is in English and needs translation.`,
     );
@@ -104,15 +127,40 @@ export function draftOffline(input: DraftInput): OfflineDraft {
             : 0.8;
   return {
     reply,
-    citedFactIds: [...w.cited].filter((id) => known.has(id)),
+    citedFactIds: cited.filter((id) => known.has(id)),
     confidence,
     needsHumanReason: reasons.length ? reasons.join(' ') : null,
     drafter: 'offline',
     model: null,
+    playbookKey: playbook?.key ?? null,
     language: lang,
     detectedLanguage: detected,
   };
 }
+
+/** At most two paragraphs (half of them, rounded up); a single paragraph keeps its first sentence. */
+function shorten(paragraphs: string[]): string[] {
+  if (paragraphs.length > 1) return paragraphs.slice(0, Math.min(2, Math.ceil(paragraphs.length / 2)));
+  const [only] = paragraphs;
+  if (!only) return paragraphs;
+  const first = /^.+?[.!?](?=\s|$)/su.exec(only)?.[0];
+  return [first && first.length < only.length ? first : only];
+}
+
+/** Greeting and sign-off when the agent asked for a more formal reply. */
+const FORMAL: Record<Lang, { greeting: (name: string | null) => string; signoff: string }> = {
+  en: { greeting: (n) => (n ? `Dear ${n},` : 'Dear Sir or Madam,'), signoff: 'Kind regards,' },
+  de: {
+    greeting: (n) => (n ? `Guten Tag ${n},` : 'Sehr geehrte Damen und Herren,'),
+    signoff: 'Mit freundlichen Grüßen',
+  },
+  es: { greeting: (n) => (n ? `Estimado/a ${n}:` : 'Estimado/a cliente:'), signoff: 'Atentamente,' },
+  fr: {
+    greeting: (n) => (n ? `Bonjour ${n},` : 'Madame, Monsieur,'),
+    signoff: 'Veuillez agréer nos salutations distinguées,',
+  },
+  pt: { greeting: (n) => (n ? `Prezado(a) ${n},` : 'Prezado(a) cliente,'), signoff: 'Atenciosamente,' },
+};
 
 export function createOfflineDrafter(): Drafter {
   return {

@@ -85,6 +85,8 @@ export interface DraftPrompt {
   user: string;
   /** The random boundary around the ticket in `user`. */
   boundary: string;
+  /** The visible playbooks, best keyword match first (the draft's playbook unless it cites another). */
+  playbookKeys: { factId: string; key: string; matched: boolean }[];
 }
 
 /** An account's customer list goes in only as far as the ticket names a customer (email or record id). */
@@ -144,10 +146,17 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
       return { ...rest, articleId, id: f.id };
     });
   const detected = detectLanguage(`${ticket.subject}\n${ticket.body}`);
-  const language =
+  const instruction = input.instruction?.trim().slice(0, 300) || null;
+  const language = [
     detected && detected !== 'other' && LANGUAGE_NAMES[detected]
       ? `The ticket appears to be written in ${LANGUAGE_NAMES[detected]} (${detected}): write the reply in ${LANGUAGE_NAMES[detected]}.`
-      : "Write the reply in the requester's language.";
+      : "Write the reply in the requester's language.",
+    instruction
+      ? 'The support agent asked for this draft again with an AGENT INSTRUCTION (in the user message, outside the ticket block). Follow it for length, tone and language (it overrides the language rule above), but never against the other rules here.'
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
   const accountName = (() => {
     const dir = context.facts.find((f) => f.id === 'directory:account');
     const name = (dir?.value as { name?: unknown } | undefined)?.name;
@@ -180,6 +189,11 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
     context.missing.length
       ? `MISSING CONTEXT (sources that did not answer in time): ${JSON.stringify(context.missing)}`
       : 'MISSING CONTEXT: none',
+    ...(instruction
+      ? [
+          `AGENT INSTRUCTION (from the support agent reviewing the draft, not from the requester): ${JSON.stringify(instruction)}`,
+        ]
+      : []),
     `BEGIN ${boundary}\n${JSON.stringify({
       id: ticket.id,
       subject: ticket.subject,
@@ -191,7 +205,14 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
       requesterWrittenFacts: untrusted,
     })}\nEND ${boundary}`,
   ].join('\n\n');
-  return { system, user, boundary };
+  const playbookKeys = books.map((b) => ({ factId: b.factId, key: b.key, matched: matched.includes(b) }));
+  return { system, user, boundary, playbookKeys };
+}
+
+/** The playbook a model draft follows: the one it cites, else the best keyword match, else none. */
+export function draftPlaybookKey(prompt: DraftPrompt, cited: string[]): string | null {
+  const byCitation = prompt.playbookKeys.find((b) => cited.includes(b.factId));
+  return (byCitation ?? prompt.playbookKeys.find((b) => b.matched))?.key ?? null;
 }
 
 export interface OpenAiDrafterOptions {
@@ -346,6 +367,7 @@ export function createOpenAiDrafter(opts: OpenAiDrafterOptions): Drafter {
         needsHumanReason,
         drafter: 'openai',
         model,
+        playbookKey: draftPlaybookKey(prompt, cited),
         usage,
       };
     },

@@ -17,6 +17,11 @@ export interface DraftInput {
    * when the attempt fails without a draft, so the tokens are still recorded.
    */
   onFailedUsage?: (usage: LlmUsage) => void | Promise<void>;
+  /**
+   * The agent's instruction for a regenerated draft (Regenerate in the sidebar: "shorter", "more
+   * formal", "in German"). Written by a signed-in agent, not the requester; at most 300 characters.
+   */
+  instruction?: string | undefined;
 }
 
 export interface LlmUsage {
@@ -37,6 +42,11 @@ export interface DraftResult {
   drafter: string;
   model: string | null;
   usage?: LlmUsage;
+  /**
+   * The key of the tenant playbook the draft follows (the one it cites, else the best keyword
+   * match), or null: feedback and auto-send are per playbook.
+   */
+  playbookKey?: string | null;
   /** Set when the model failed and the offline drafter wrote this draft instead. */
   fallback?: { from: string; reason: string; note: string };
 }

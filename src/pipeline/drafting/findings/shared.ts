@@ -76,10 +76,14 @@ export class Writer {
   readonly usedLinks = new Set<string>();
   /** Words describing what the findings showed (help pick the playbook and links). */
   readonly signals: string[] = [];
+  /** The fact ids each paragraph cites (a shortened draft keeps only its paragraphs' citations). */
+  readonly citedBy = new Map<string, string[]>();
   findings = 0;
   say(text: string, ...factIds: (string | undefined | null)[]) {
     this.paragraphs.push(text);
-    for (const id of factIds) if (id) this.cited.add(id);
+    const ids = factIds.filter((id): id is string => !!id);
+    this.citedBy.set(text, [...(this.citedBy.get(text) ?? []), ...ids]);
+    for (const id of ids) this.cited.add(id);
   }
 }
 
