@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { adminConfigRoutes } from './http/admin-config.ts';
+import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { adminSlackRoutes } from './http/admin-slack.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminSignInRoutes());
   app.route('/', adminRoutes());
   app.route('/', adminSlackRoutes());
+  app.route('/', adminIsolationRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());

@@ -20,6 +20,7 @@ const ADMIN_NAV = [
   { href: '/', label: 'Home' },
   { href: '/admin', label: 'Admin' },
   { href: '/admin/slack/channels', label: 'Slack channels' },
+  { href: '/admin/isolation', label: 'Isolation' },
 ];
 
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });

@@ -29,6 +29,7 @@ const NAV = [
   { href: '/', label: 'Home' },
   { href: '/admin', label: 'Admin' },
   { href: '/admin/slack/channels', label: 'Slack channels' },
+  { href: '/admin/isolation', label: 'Isolation' },
 ];
 
 const TITLE = 'Slack channels';

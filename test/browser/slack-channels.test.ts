@@ -156,6 +156,12 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
     expect(await withTenant(database.db, tenantId, (tx) => readSlackSettings(tx))).toMatchObject({
       channels: {},
     });
+    // The isolation report, one link away.
+    await page.setViewportSize({ width: 900, height: 800 });
+    await page.getByRole('link', { name: 'Isolation' }).click();
+    await page.getByRole('heading', { name: 'Escape probes' }).waitFor();
+    expect(await page.getByText(/\d+ of \d+ held/).count()).toBe(1);
+    await page.screenshot({ path: `${OUT}console-isolation.png`, fullPage: true });
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
     await context.close();
   }, 120_000);

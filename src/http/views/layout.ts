@@ -41,7 +41,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
 nav{display:flex;gap:1rem;margin-bottom:1rem;font-size:.9rem}
 a{color:inherit}
 code{background:rgba(127,127,127,.15);padding:0 .25rem;border-radius:3px}
-table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left}
+table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left;overflow-wrap:anywhere}
 .muted{color:var(--muted)}
 .danger{border:1px solid var(--danger);padding:1rem;margin-top:2rem}
 button{font:inherit;padding:.25rem .75rem}input,select{font:inherit;max-width:100%}
