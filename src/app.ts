@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { adminConfigRoutes } from './http/admin-config.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
+import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { adminSlackRoutes } from './http/admin-slack.ts';
 import { errorResponse, onError } from './http/errors.ts';
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes());
   app.route('/', adminSlackRoutes());
   app.route('/', adminIsolationRoutes());
+  app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());

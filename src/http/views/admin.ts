@@ -82,7 +82,7 @@ function sidebarSection(v: ConsoleView): Html | '' {
             html`${i ? '; ' : ''}${s.scope === '*' ? 'all playbooks' : s.scope}: ${s.statusAfterSendLabel ?? s.statusAfterSend}`,
         )
       : 'unchanged (none chosen)'
-  }. Choose one from your Zendesk statuses with <code>GET /admin/api/zendesk/statuses</code> and <code>PUT /admin/api/sidebar/settings</code>.</p>`;
+  }. <a href="/admin/zendesk/sidebar">Choose the status and the auto-send threshold</a> (or use <code>PUT /admin/api/sidebar/settings</code>).</p>`;
 }
 
 export function consoleBody(v: ConsoleView): Html {
