@@ -5,7 +5,7 @@ import { isolationEvidence } from '../db/evidence.ts';
 import { isAdmin } from '../tenancy/principal.ts';
 import { requireAdmin } from './auth.ts';
 import type { AppEnv } from './types.ts';
-import { messageBody } from './views/admin.ts';
+import { CONSOLE_NAV, messageBody } from './views/admin.ts';
 import { sendPage } from './views/layout.ts';
 
 /**
@@ -15,12 +15,7 @@ import { sendPage } from './views/layout.ts';
  * transaction, and the head of this tenant's audit chain with its verification. Only this
  * tenant's chain is included. `GET /admin/isolation` (page) and `GET /admin/api/isolation` (JSON).
  */
-const NAV = [
-  { href: '/', label: 'Home' },
-  { href: '/admin', label: 'Admin' },
-  { href: '/admin/slack/channels', label: 'Slack channels' },
-  { href: '/admin/isolation', label: 'Isolation' },
-];
+const NAV = CONSOLE_NAV;
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 

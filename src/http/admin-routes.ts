@@ -13,15 +13,10 @@ import { errorResponse } from './errors.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import { clearSessionCookie, sessionToken, setSessionCookie } from './session.ts';
 import type { AppEnv } from './types.ts';
-import { type ConnectionRow, consoleBody, messageBody, signedOutBody } from './views/admin.ts';
+import { CONSOLE_NAV, type ConnectionRow, consoleBody, messageBody, signedOutBody } from './views/admin.ts';
 import { sendPage } from './views/layout.ts';
 
-const ADMIN_NAV = [
-  { href: '/', label: 'Home' },
-  { href: '/admin', label: 'Admin' },
-  { href: '/admin/slack/channels', label: 'Slack channels' },
-  { href: '/admin/isolation', label: 'Isolation' },
-];
+const ADMIN_NAV = CONSOLE_NAV;
 
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });
 

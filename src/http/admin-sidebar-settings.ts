@@ -14,7 +14,7 @@ import {
 import { tokensOf } from './install-routes.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
-import { messageBody } from './views/admin.ts';
+import { CONSOLE_NAV, messageBody } from './views/admin.ts';
 import { type Html, sendPage } from './views/layout.ts';
 
 /**
@@ -24,11 +24,7 @@ import { type Html, sendPage } from './views/layout.ts';
  * same-origin `POST`, which goes through the settings API's verb (`setSidebarSetting`: the
  * status is checked against the account's statuses again; audited).
  */
-const NAV = [
-  { href: '/', label: 'Home' },
-  { href: '/admin', label: 'Admin' },
-  { href: '/admin/zendesk/sidebar', label: 'Sidebar' },
-];
+const NAV = CONSOLE_NAV;
 const TITLE = 'Zendesk sidebar settings';
 
 interface FormState {

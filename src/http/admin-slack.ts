@@ -14,7 +14,7 @@ import { isAdmin, type Principal } from '../tenancy/principal.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import { interactionDeps } from './slack-interactions.ts';
 import type { AppEnv } from './types.ts';
-import { messageBody } from './views/admin.ts';
+import { CONSOLE_NAV, messageBody } from './views/admin.ts';
 import { sendPage } from './views/layout.ts';
 import { type ChannelsView, channelsBody } from './views/slack-channels.ts';
 
@@ -25,12 +25,7 @@ import { type ChannelsView, channelsBody } from './views/slack-channels.ts';
  * read from Slack at runtime; when Slack cannot be asked, a channel id field stands in. The
  * verbs are the `/copilot link` command's (src/slack/channel-links.ts), audited alike.
  */
-const NAV = [
-  { href: '/', label: 'Home' },
-  { href: '/admin', label: 'Admin' },
-  { href: '/admin/slack/channels', label: 'Slack channels' },
-  { href: '/admin/isolation', label: 'Isolation' },
-];
+const NAV = CONSOLE_NAV;
 
 const TITLE = 'Slack channels';
 

@@ -3,6 +3,15 @@ import type { Principal } from '../../tenancy/principal.ts';
 import type { Html } from './layout.ts';
 import { type OnboardingStep, onboardingChecklist } from './onboarding.ts';
 
+/** The console's navigation, the same on every console page. */
+export const CONSOLE_NAV = [
+  { href: '/', label: 'Home' },
+  { href: '/admin', label: 'Admin' },
+  { href: '/admin/slack/channels', label: 'Slack channels' },
+  { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
+  { href: '/admin/isolation', label: 'Isolation' },
+];
+
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */
 
 export interface ConnectionRow {

@@ -38,13 +38,13 @@ export const STYLESHEET = `:root{color-scheme:light dark;--fg:#1f2937;--muted:#6
 @media (prefers-color-scheme:dark){:root{--fg:#e5e7eb;--muted:#9ca3af;--line:#374151;--danger:#f87171;--bg:#111827}}
 body{font:15px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:var(--fg);background:var(--bg)}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
-nav{display:flex;gap:1rem;margin-bottom:1rem;font-size:.9rem}
+nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin-bottom:1rem;font-size:.9rem}
 a{color:inherit}
 code{background:rgba(127,127,127,.15);padding:0 .25rem;border-radius:3px}
 table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left;overflow-wrap:anywhere}
 .muted{color:var(--muted)}
 .danger{border:1px solid var(--danger);padding:1rem;margin-top:2rem}
-button{font:inherit;padding:.25rem .75rem}input,select{font:inherit;max-width:100%}
+button{font:inherit;padding:.25rem .75rem;white-space:nowrap}input,select{font:inherit;max-width:100%}
 .stack{display:flex;flex-direction:column;align-items:flex-start;gap:.35rem}.stack button{margin-top:.5rem}
 .error{color:var(--danger);margin:0}.notice{border-left:3px solid var(--fg);padding-left:.75rem}
 small{color:var(--muted)}
