@@ -6,10 +6,9 @@ import {
   drafts,
   sidebarInstallations,
   slackInstallations,
-  tenantSecrets,
   zendeskConnections,
 } from '../db/schema/index.ts';
-import { readPipelineSettings } from '../pipeline/settings.ts';
+import { readContextApi } from '../pipeline/tenant-config-read.ts';
 import type { OnboardingStep } from './views/onboarding.ts';
 
 /**
@@ -42,12 +41,7 @@ export async function onboardingSteps(tx: Tx, config: Config): Promise<Onboardin
     .from(sidebarInstallations)
     .where(eq(sidebarInstallations.status, 'active'))
     .limit(1);
-  const settings = await readPipelineSettings(tx);
-  const [secret] = await tx
-    .select({ purpose: tenantSecrets.purpose })
-    .from(tenantSecrets)
-    .where(eq(tenantSecrets.purpose, 'context_api_secret'))
-    .limit(1);
+  const contextApi = await readContextApi(tx);
   const [{ n: accountCount } = { n: 0 }] = await tx.select({ n: count() }).from(accounts);
   const [{ n: draftCount } = { n: 0 }] = await tx.select({ n: count() }).from(drafts);
 
@@ -127,11 +121,11 @@ export async function onboardingSteps(tx: Tx, config: Config): Promise<Onboardin
     );
   }
   steps.push(
-    settings.contextApi && secret
+    contextApi.settings && contextApi.secretSet
       ? {
           title: 'Context API',
           state: 'done',
-          detail: `Drafts load live account facts from ${new URL(settings.contextApi.url).host}.`,
+          detail: `Drafts load live account facts from ${new URL(contextApi.settings.url).host}.`,
         }
       : {
           title: 'Context API',

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { AppError, describeError } from '../lib/errors.ts';
@@ -47,6 +47,14 @@ const CALLBACK_PATH = '/admin/signin/slack/callback';
  * in the token, asks Slack's users.info for the user's role with the installation's bot token,
  * and creates a session. Members may sign in (role `member`); admin actions need owner or admin.
  */
+/** A sign-in that did not happen: a page saying why, with the way back. */
+const signInFailure = (c: Context<AppEnv>) => (status: 400 | 403 | 502 | 503, title: string, text: string) =>
+  sendPage(
+    c,
+    { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
+    { status },
+  );
+
 export function adminSignInRoutes() {
   const app = new Hono<AppEnv>();
 
@@ -78,12 +86,7 @@ export function adminSignInRoutes() {
     if (!config.features.slackInstall || !config.SLACK_CLIENT_ID || !config.SLACK_CLIENT_SECRET) {
       return errorResponse(c, 'feature_disabled', 'Sign in with Slack is off: SLACK_CLIENT_ID is not set.');
     }
-    const fail = (status: 400 | 403 | 502 | 503, title: string, text: string) =>
-      sendPage(
-        c,
-        { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
-        { status },
-      );
+    const fail = signInFailure(c);
 
     const now = deps.now?.() ?? new Date();
     const state = c.req.query('state') ?? '';
@@ -264,12 +267,7 @@ export function adminSignInRoutes() {
         'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
       );
     const log = c.get('log');
-    const fail = (status: 400 | 403 | 502, title: string, text: string) =>
-      sendPage(
-        c,
-        { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
-        { status },
-      );
+    const fail = signInFailure(c);
     const now = deps.now?.() ?? new Date();
     const state = c.req.query('state') ?? '';
     const cookieState = getCookie(c, ZENDESK_STATE_COOKIE);

@@ -93,6 +93,13 @@ async function render(
   );
 }
 
+const onlyAdmins = (c: Context<AppEnv>) =>
+  sendPage(
+    c,
+    { title: TITLE, nav: NAV, children: messageBody(['Only owners and admins can change channel links.']) },
+    { status: 403 },
+  );
+
 const adminActor = (p: Principal) => ({ type: 'admin' as const, userId: p.userId, via: p.via });
 
 async function formOf(c: Context<AppEnv>): Promise<{ channel: string; account: string }> {
@@ -123,16 +130,7 @@ export function adminSlackRoutes() {
   app.post('/admin/slack/channels/link', async (c) => {
     const p = c.get('principal');
     if (!p) return signedOut(c);
-    if (!isAdmin(p))
-      return sendPage(
-        c,
-        {
-          title: TITLE,
-          nav: NAV,
-          children: messageBody(['Only owners and admins can change channel links.']),
-        },
-        { status: 403 },
-      );
+    if (!isAdmin(p)) return onlyAdmins(c);
     const form = await formOf(c);
     const out = await withTenant(c.get('deps').database.db, p.tenantId, (tx) =>
       linkChannel(
@@ -159,16 +157,7 @@ export function adminSlackRoutes() {
   app.post('/admin/slack/channels/unlink', async (c) => {
     const p = c.get('principal');
     if (!p) return signedOut(c);
-    if (!isAdmin(p))
-      return sendPage(
-        c,
-        {
-          title: TITLE,
-          nav: NAV,
-          children: messageBody(['Only owners and admins can change channel links.']),
-        },
-        { status: 403 },
-      );
+    if (!isAdmin(p)) return onlyAdmins(c);
     const { channel } = await formOf(c);
     const removed = await withTenant(c.get('deps').database.db, p.tenantId, (tx) =>
       unlinkChannel(

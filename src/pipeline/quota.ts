@@ -2,6 +2,7 @@ import { and, count, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../db/client.ts';
 import { drafts, llmUsage } from '../db/schema/index.ts';
+import { markedFallback } from './drafting/fallback.ts';
 import { createOfflineDrafter } from './drafting/offline.ts';
 import type { Drafter } from './drafting/types.ts';
 
@@ -103,20 +104,6 @@ export function drafterWithinQuota(drafter: Drafter, reached: QuotaReached | nul
   const why = `this tenant reached its ${reached.label}`;
   return {
     name: offline.name,
-    async draft(input) {
-      const draft = await offline.draft(input);
-      return {
-        ...draft,
-        confidence: Math.min(draft.confidence, 0.5),
-        needsHumanReason: [`Written by the offline drafter because ${why}.`, draft.needsHumanReason]
-          .filter(Boolean)
-          .join(' '),
-        fallback: {
-          from: drafter.name,
-          reason: 'tenant_quota',
-          note: `Written by the offline drafter because ${why}.`,
-        },
-      };
-    },
+    draft: async (input) => markedFallback(await offline.draft(input), drafter.name, 'tenant_quota', why),
   };
 }

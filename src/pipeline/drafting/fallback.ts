@@ -41,19 +41,24 @@ export function createFallbackDrafter(primary: Drafter, fallback: Drafter = crea
               : failure === 'refused'
                 ? 'the model server refused the request'
                 : `the model failed on the last attempt (${describeError(e)})`;
-        const draft = await fallback.draft(input);
-        const note = `Written by the offline drafter because ${why}.`;
-        return {
-          ...draft,
-          confidence: Math.min(draft.confidence, 0.5),
-          needsHumanReason: [`Written by the offline drafter because ${why}.`, draft.needsHumanReason]
-            .filter(Boolean)
-            .join(' '),
-          fallback: { from: primary.name, reason: failure ?? 'error', note },
-          ...(usage ? { usage } : {}),
-        };
+        const draft = markedFallback(await fallback.draft(input), primary.name, failure ?? 'error', why);
+        return { ...draft, ...(usage ? { usage } : {}) };
       }
     },
+  };
+}
+
+/**
+ * A draft the offline drafter wrote in `from`'s place, marked as such: at most 0.5 confidence,
+ * the reason first in its needs-human reason, and the note for the ticket in `fallback`.
+ */
+export function markedFallback(draft: DraftResult, from: string, reason: string, why: string): DraftResult {
+  const note = `Written by the offline drafter because ${why}.`;
+  return {
+    ...draft,
+    confidence: Math.min(draft.confidence, 0.5),
+    needsHumanReason: [note, draft.needsHumanReason].filter(Boolean).join(' '),
+    fallback: { from, reason, note },
   };
 }
 
