@@ -313,7 +313,7 @@ try {
       const before = loadavg();
       const res = await closedLoop(servers.get(leg)!.port, SECONDS, makeFor(leg, `r${r}`), legCpu(leg));
       const load = `${before} -> ${loadavg()}`;
-      (results[leg] ??= []).push({ ...res, load });
+      results[leg] = [...(results[leg] ?? []), { ...res, load }];
       okByLeg[leg] = (okByLeg[leg] ?? 0) + res.ok;
       process.stdout.write(`${JSON.stringify({ leg, repeat: r + 1, ...res, load })}\n`);
     }
