@@ -5,8 +5,8 @@
  *   BENCH_PG=postgres://postgres@127.0.0.1:5432/postgres N=2000 REPEAT=3 node bench/with-tenant-read.ts
  *
  * Variants (interleaved, REPEAT rounds of N each; medians per round, then the median of rounds):
- *   bare          the read alone, one statement, as the owner (no transaction, no claim, no RLS)
- *   txn-owner     begin / the read / commit as the owner, pipelined (the transaction alone)
+ *   bare          the read alone, one prepared statement, as the owner (no transaction, no claim, no RLS)
+ *   txn-owner     postgres.js sql.begin with the read, as the owner (the transaction alone)
  *   withTenant    the general path: db.transaction + app_enter_tenant + the read, one round trip each
  *   withTenantRead  begin read only + claim + the read + commit written at once (src/db/tenant.ts)
  * The tenant variants run as helpdesk_runtime (signed claim, role switch, forced RLS). Creates and

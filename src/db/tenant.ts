@@ -53,9 +53,14 @@ function enterStatement(db: Db, tenantId: string): Statement {
 }
 
 type Rows = Record<string, unknown>[];
+const PREPARED = { prepare: true };
 
 interface PgReserved {
-  unsafe(text: string, params?: unknown[]): Promise<Rows & { command?: string }>;
+  unsafe(
+    text: string,
+    params?: unknown[],
+    opts?: { prepare?: boolean },
+  ): Promise<Rows & { command?: string }>;
   release(): void;
 }
 interface PgClient {
@@ -99,8 +104,10 @@ export async function tenantTransaction(
       const at: number[][] = [];
       groups.forEach((g, i) => {
         const e = enters[i]!;
-        sent.push(conn.unsafe(e.text, e.params));
-        at.push(g.statements.map((s) => sent.push(conn.unsafe(s.text, s.params)) - 1));
+        // Prepared (named, once per connection): from then on each is Bind/Execute only, and
+        // nothing waits for a Describe, so the whole transaction goes out in one write.
+        sent.push(conn.unsafe(e.text, e.params, PREPARED));
+        at.push(g.statements.map((s) => sent.push(conn.unsafe(s.text, s.params, PREPARED)) - 1));
       });
       sent.push(conn.unsafe('commit'));
       const settled = await Promise.allSettled(sent);
@@ -155,16 +162,25 @@ export async function withTenantRead<T = Record<string, unknown>>(
   return rows;
 }
 
-/** Group commit: statements submitted close together share one tenantTransaction. */
-export interface GroupCommit {
-  /** Runs `statement` under `tenantId`'s claim; resolves with its rows once its transaction committed. */
-  submit(tenantId: string, statement: Statement): Promise<Rows>;
+/**
+ * How a kind of submission is grouped: one statement for one tenant's submissions (in arrival
+ * order), and each submission's result from that statement's rows.
+ */
+export interface GroupCommitSpec<I, R> {
+  statement(tenantId: string, items: I[]): Statement;
+  results(rows: Rows, items: I[]): R[];
 }
 
-interface Pending {
+/** Group commit: submissions that arrive close together share one transaction. */
+export interface GroupCommit<I, R> {
+  /** Stores `item` under `tenantId`'s claim; resolves with its result once its transaction committed. */
+  submit(tenantId: string, item: I): Promise<R>;
+}
+
+interface Pending<I, R> {
   tenantId: string;
-  statement: Statement;
-  resolve(rows: Rows): void;
+  item: I;
+  resolve(r: R): void;
   reject(e: unknown): void;
 }
 
@@ -172,19 +188,26 @@ interface Pending {
  * Group commit for ingest. Submissions are collected until the event loop has handled the I/O
  * that is ready (setImmediate: the requests that arrived together) and, while `maxInFlight`
  * batches are already running, until one finishes; then up to `maxBatch` of them run in one
- * tenantTransaction (grouped by tenant, each group under its own claim, submissions of one tenant
- * in arrival order). Each submission resolves only after that transaction answered COMMIT, so
- * nothing is acknowledged before it is durable. If the shared transaction fails, each of its
- * submissions is run again in a transaction of its own, so one bad statement fails only its own
- * submission (statements must therefore be safe to retry after a rollback: ours are inserts).
+ * tenantTransaction: per tenant, its claim and ONE statement for all of that tenant's
+ * submissions (`spec.statement`). Each submission resolves only after that transaction answered
+ * COMMIT, so nothing is acknowledged before it is durable. If the shared transaction fails, each
+ * of its submissions is run again in a transaction of its own, so one bad submission fails only
+ * itself (the statements must be safe to run again after a rollback: ours are inserts that
+ * dedupe).
  */
-export function createGroupCommit(
+export function createGroupCommit<I, R>(
   db: Db,
-  opts: { maxBatch?: number; maxInFlight?: number } = {},
-): GroupCommit {
+  spec: GroupCommitSpec<I, R>,
+  opts: {
+    maxBatch?: number;
+    maxInFlight?: number;
+    /** Called with each batch's size before it runs (tests, benchmarks). */
+    onBatch?: (size: number) => void;
+  } = {},
+): GroupCommit<I, R> {
   const maxBatch = opts.maxBatch ?? 64;
-  const maxInFlight = opts.maxInFlight ?? 4;
-  let queue: Pending[] = [];
+  const maxInFlight = opts.maxInFlight ?? 2;
+  let queue: Pending<I, R>[] = [];
   let inFlight = 0;
   let scheduled = false;
 
@@ -194,26 +217,40 @@ export function createGroupCommit(
     setImmediate(flush);
   };
 
-  async function runOne(p: Pending) {
+  async function runGroups(groups: Pending<I, R>[][]) {
+    const items = groups.map((g) => g.map((p) => p.item));
+    const out = await tenantTransaction(
+      db,
+      groups.map((g, i) => ({
+        tenantId: g[0]!.tenantId,
+        statements: [spec.statement(g[0]!.tenantId, items[i]!)],
+      })),
+    );
+    return groups.map((_, i) => spec.results(out[i]![0]!, items[i]!));
+  }
+
+  async function runOne(p: Pending<I, R>) {
     try {
-      const out = await tenantTransaction(db, [{ tenantId: p.tenantId, statements: [p.statement] }]);
-      p.resolve(out[0]![0]!);
+      const [[r]] = (await runGroups([[p]])) as [[R]];
+      p.resolve(r);
     } catch (e) {
       p.reject(e);
     }
   }
 
-  async function run(batch: Pending[]) {
+  async function run(batch: Pending<I, R>[]) {
+    opts.onBatch?.(batch.length);
     if (batch.length === 1) return runOne(batch[0]!);
-    const byTenant = new Map<string, Pending[]>();
-    for (const p of batch) byTenant.set(p.tenantId, [...(byTenant.get(p.tenantId) ?? []), p]);
+    const byTenant = new Map<string, Pending<I, R>[]>();
+    for (const p of batch) {
+      const g = byTenant.get(p.tenantId);
+      if (g) g.push(p);
+      else byTenant.set(p.tenantId, [p]);
+    }
     const groups = [...byTenant.values()];
-    let results: Rows[][];
+    let results: R[][];
     try {
-      results = await tenantTransaction(
-        db,
-        groups.map((g) => ({ tenantId: g[0]!.tenantId, statements: g.map((p) => p.statement) })),
-      );
+      results = await runGroups(groups);
     } catch {
       // Nothing of the batch was stored: each submission on its own, so only a bad one fails.
       await Promise.all(batch.map(runOne));
@@ -236,11 +273,11 @@ export function createGroupCommit(
   }
 
   return {
-    submit(tenantId, statement) {
+    submit(tenantId, item) {
       if (!isTenantId(tenantId))
         return Promise.reject(new AppError('internal', 'group commit needs a valid tenant id'));
-      return new Promise<Rows>((resolve, reject) => {
-        queue.push({ tenantId, statement, resolve, reject });
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ tenantId, item, resolve, reject });
         schedule();
       });
     },

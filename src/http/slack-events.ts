@@ -9,21 +9,42 @@ import {
 } from '../slack/events.ts';
 import { onAppUninstalled, onTokensRevoked } from '../slack/uninstall.ts';
 import { isSslCheck, verifySlackSignature } from '../slack/verify.ts';
-import { tenantIdBySlack } from '../tenancy/lookup.ts';
+import { forgetSlackKey, forgetTenantLookups, tenantIdBySlackCached } from '../tenancy/lookup.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
 /**
  * Any other event type when Bolt is not mounted: resolved to exactly one active installation
  * from the signed payload, or nothing is done; a resolved event is acknowledged and ignored.
+ * The look-up goes through the 30-second event cache (tenancy/lookup.ts): nothing is stored
+ * here, so a stale entry can only acknowledge an event that would have been acknowledged anyway.
  */
 const resolveOnly: SlackEventListener = async (ctx) => {
-  const tenantId = await tenantIdBySlack(ctx.db, ctx.key);
+  const tenantId = await tenantIdBySlackCached(ctx.db, ctx.key);
   return tenantId ? { result: 'ignored', tenantId } : { result: 'no_tenant' };
 };
 
+/**
+ * An uninstall listener that also drops the key (and its tenant's cached look-ups) from this
+ * process's caches, changed or not: the next event for it reads the database again.
+ */
+const forgetting =
+  (listener: SlackEventListener): SlackEventListener =>
+  async (ctx) => {
+    try {
+      const out = await listener(ctx);
+      if (out.tenantId) forgetTenantLookups(out.tenantId);
+      return out;
+    } finally {
+      forgetSlackKey(ctx.key);
+    }
+  };
+
 /** Events this route handles itself (never Bolt): the manifest test checks them against manifest.json. */
-export const uninstallListeners = { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked };
+export const uninstallListeners = {
+  app_uninstalled: forgetting(onAppUninstalled),
+  tokens_revoked: forgetting(onTokensRevoked),
+};
 const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly);
 
 /**
@@ -104,8 +125,9 @@ export function slackEventRoutes() {
         enterpriseId: key.enterpriseId,
         retryNum: Number.isInteger(retry) ? retry : undefined,
       };
+      // Per-event lines at debug only: at info this route would write one per event on the hot path.
       if (final.result === 'no_tenant') log.warn('slack event for no installed tenant: nothing done', fields);
-      else log.info('slack event', fields);
+      else log.debug('slack event', fields);
     } catch (e) {
       // Answering 500 makes Slack retry; every listener is idempotent.
       log.error('slack event failed', { eventId: envelope.event_id, error: describeError(e) });

@@ -1,8 +1,6 @@
 import { Hono } from 'hono';
-import type { Database } from '../db/client.ts';
-import { createGroupCommit, type GroupCommit } from '../db/tenant.ts';
 import { isAppError } from '../lib/errors.ts';
-import { acceptZendeskWebhook, createHookCache } from '../zendesk/webhook.ts';
+import { acceptZendeskWebhook, createHookCache, ingestGroupCommit } from '../zendesk/webhook.ts';
 import {
   ZENDESK_INVOCATION_HEADER,
   ZENDESK_SIGNATURE_HEADER,
@@ -13,17 +11,6 @@ import type { AppEnv } from './types.ts';
 
 /** Trigger bodies carry ids only (a few hundred bytes); anything near this size is not ours. */
 const MAX_WEBHOOK_BODY = 64 * 1024;
-
-/** One group commit per database handle (its batches run on that handle's pool). */
-const commitsByDatabase = new WeakMap<Database, GroupCommit>();
-function commitsFor(database: Database): GroupCommit {
-  let c = commitsByDatabase.get(database);
-  if (!c) {
-    c = createGroupCommit(database.db);
-    commitsByDatabase.set(database, c);
-  }
-  return c;
-}
 
 /**
  * `POST /webhooks/zendesk/:hookId`: verify, dedupe, enqueue, answer 200 `{ ok, duplicate }`.
@@ -45,7 +32,7 @@ export function zendeskWebhookRoutes() {
           vault: deps.vault,
           now: deps.now ?? (() => new Date()),
           hooks,
-          commits: commitsFor(deps.database),
+          commits: ingestGroupCommit(deps.database),
         },
         {
           hookId: c.req.param('hookId'),

@@ -1,7 +1,13 @@
 import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { zendeskConnections } from '../db/schema/index.ts';
-import { type GroupCommit, type Statement, tenantTransaction, withTenant } from '../db/tenant.ts';
+import {
+  createGroupCommit,
+  type GroupCommit,
+  type GroupCommitSpec,
+  tenantTransaction,
+  withTenant,
+} from '../db/tenant.ts';
 import { AppError } from '../lib/errors.ts';
 import { newId } from '../lib/ids.ts';
 import { TICKET_JOB_KIND, type TicketJobPayload } from '../pipeline/ticket-job.ts';
@@ -16,8 +22,8 @@ export interface ZendeskWebhookDeps {
   now: () => Date;
   /** Optional hook id -> connection cache (see createHookCache). */
   hooks?: HookCache;
-  /** Optional group commit (src/db/tenant.ts): concurrent webhooks share one transaction. */
-  commits?: GroupCommit;
+  /** Optional group commit (ingestGroupCommit): concurrent webhooks share one transaction. */
+  commits?: GroupCommit<IngestItem, IngestOutcome>;
 }
 
 /**
@@ -89,35 +95,94 @@ async function loadHook(deps: ZendeskWebhookDeps, hookId: string): Promise<HookE
   });
 }
 
+/** One accepted delivery, ready to store (the hook's entry plus what the request said). */
+export interface IngestItem {
+  hookId: string;
+  connectionId: string;
+  sealed: string | null;
+  invocationId: string;
+  eventKey: string;
+  ticketId: string;
+  event: string;
+  jobId: string;
+  receivedAt: string;
+  payload: string;
+}
+
+export interface IngestOutcome {
+  /** The connection (id, hook id, sealed secret) is live and its tenant active: 0 means nothing was stored. */
+  found: boolean;
+  /** A new delivery and a new job were stored (false: a duplicate). */
+  created: boolean;
+}
+
 /**
- * The delivery and its job in ONE statement, under the tenant's claim (RLS checks both inserts).
- * `conn` re-checks, in the same snapshot as the insert, that the connection (id, hook id, the
- * sealed secret the signature was checked with) is not revoked and the tenant is `active`; with no
- * such row nothing is inserted and `found` is 0. The delivery is the dedupe gate (its primary key
- * is the invocation id, its unique key the event key); the job is inserted only from a delivery
- * that was, under the event key as its dedupe key, so a ticket event is one job however often it
- * arrives (a job already holding the key, with no delivery, is reused: `created` is then 0).
+ * One tenant's deliveries and their jobs in ONE statement, under the tenant's claim (RLS checks
+ * every insert). `conn` re-checks, in the same snapshot as the inserts, that each row's connection
+ * (id, hook id, and the sealed secret its signature was checked with) is not revoked and that the
+ * tenant is `active`; a row without one inserts nothing (`found` false). The delivery is the
+ * dedupe gate (primary key: invocation id; unique: event key), rows inserted in arrival order,
+ * so among copies in one batch the first wins; a job is inserted only for a delivery that was,
+ * with the event key as its dedupe key, so a ticket event is one job however often it arrives (a
+ * job already holding the key is reused and nothing new is created).
  */
-const INGEST = `with conn as (
-  select c.id from zendesk_connections c
-  where c.tenant_id = $1 and c.hook_id = $2 and c.id = $3 and c.status <> 'revoked' and c.webhook_secret = $4
+const INGEST = `with u as (
+  select * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+    with ordinality as u(hook, conn, sealed, inv, key, ticket, event, job, received, payload, ord)
+), conn as (
+  select c.id, c.hook_id, c.webhook_secret from zendesk_connections c
+  where c.tenant_id = $1 and c.status <> 'revoked'
     and exists (select 1 from tenants t where t.id = $1 and t.status = 'active')
+), ok as (
+  select u.* from u join conn c on c.hook_id = u.hook and c.id = u.conn and c.webhook_secret = u.sealed
+), known as (
+  select j.dedupe_key, j.id from jobs j where j.tenant_id = $1 and j.dedupe_key in (select key from ok)
 ), d as (
   insert into webhook_deliveries (tenant_id, connection_id, invocation_id, event_key, ticket_id, event, job_id, received_at)
-  select $1, conn.id, $5, $6, $7, $8,
-    coalesce((select j.id from jobs j where j.tenant_id = $1 and j.dedupe_key = $6), $9), $10::timestamptz
-  from conn
+  select $1, ok.conn, ok.inv, ok.key, ok.ticket, ok.event, coalesce(k.id, ok.job), ok.received::timestamptz
+  from ok left join known k on k.dedupe_key = ok.key
+  order by ok.ord
   on conflict do nothing
   returning job_id
 ), j as (
   insert into jobs (tenant_id, id, kind, payload, dedupe_key, max_attempts)
-  select $1, d.job_id, $11, $12::jsonb, $6, 8 from d where d.job_id = $9
+  select $1, ok.job, $12, ok.payload::jsonb, ok.key, 8 from ok join d on d.job_id = ok.job
+  order by ok.ord
   on conflict (tenant_id, dedupe_key) do nothing
   returning id
 )
-select (select count(*) from conn)::int as found, (select count(*) from d)::int as delivered,
-  (select count(*) from j)::int as created`;
+select u.ord, exists (select 1 from ok where ok.ord = u.ord) as found,
+  exists (select 1 from j where j.id = u.job) as created
+from u order by u.ord`;
 
+const ingestSpec: GroupCommitSpec<IngestItem, IngestOutcome> = {
+  statement(tenantId, items) {
+    const col = (k: keyof IngestItem) => items.map((i) => i[k]);
+    return {
+      text: INGEST,
+      params: [
+        tenantId,
+        col('hookId'),
+        col('connectionId'),
+        col('sealed'),
+        col('invocationId'),
+        col('eventKey'),
+        col('ticketId'),
+        col('event'),
+        col('jobId'),
+        col('receivedAt'),
+        col('payload'),
+        TICKET_JOB_KIND,
+      ],
+    };
+  },
+  results(rows, items) {
+    return items.map((_, i) => {
+      const r = rows[i] as { found?: unknown; created?: unknown } | undefined;
+      return { found: r?.found === true, created: r?.created === true };
+    });
+  },
+};
 /**
  * Accepts one Zendesk trigger call: the hook id's connection (cached), the signature over the
  * raw bytes with its opened secret, freshness, the body, and then the delivery row plus the job in
@@ -194,37 +259,53 @@ async function accept(
     invocationId,
     eventKey: key,
   };
-  const statement: Statement = {
-    text: INGEST,
-    params: [
-      entry.tenantId,
-      req.hookId,
-      entry.connectionId,
-      entry.sealed,
-      invocationId,
-      key,
-      payload.ticket_id,
-      payload.event,
-      jobId,
-      now.toISOString(),
-      TICKET_JOB_KIND,
-      JSON.stringify(job),
-    ],
+  const item: IngestItem = {
+    hookId: req.hookId,
+    connectionId: entry.connectionId,
+    sealed: entry.sealed,
+    invocationId,
+    eventKey: key,
+    ticketId: payload.ticket_id,
+    event: payload.event,
+    jobId,
+    receivedAt: now.toISOString(),
+    payload: JSON.stringify(job),
   };
-  const rows = deps.commits
-    ? await deps.commits.submit(entry.tenantId, statement)
-    : (
-        await tenantTransaction(deps.database.db, [{ tenantId: entry.tenantId, statements: [statement] }])
-      )[0]![0]!;
-  const r = rows[0] as { found: number; delivered: number; created: number } | undefined;
-  if (!r || Number(r.found) === 0) {
-    // Revoked, re-keyed or its tenant no longer active since it was read: never stored.
+  const outcome = deps.commits
+    ? await deps.commits.submit(entry.tenantId, item)
+    : await ingestAlone(deps, entry.tenantId, item);
+  if (!outcome.found) {
+    // Revoked, re-keyed or its tenant no longer active since it was read: nothing was stored.
     deps.hooks?.delete(req.hookId);
     if (fromCache) return accept(deps, req, false);
     throw notFound();
   }
-  const created = Number(r.delivered) === 1 && Number(r.created) === 1;
-  return { tenantId: entry.tenantId, jobId: created ? jobId : null, duplicate: !created };
+  return { tenantId: entry.tenantId, jobId: outcome.created ? jobId : null, duplicate: !outcome.created };
+}
+
+async function ingestAlone(deps: ZendeskWebhookDeps, tenantId: string, item: IngestItem) {
+  const [[rows]] = (await tenantTransaction(deps.database.db, [
+    { tenantId, statements: [ingestSpec.statement(tenantId, [item])] },
+  ])) as [[Record<string, unknown>[]]];
+  return ingestSpec.results(rows, [item])[0]!;
+}
+
+const commitsByDatabase = new WeakMap<Database, GroupCommit<IngestItem, IngestOutcome>>();
+
+/**
+ * The group commit of webhook deliveries for one database handle (created on first use; `opts`
+ * apply only then).
+ */
+export function ingestGroupCommit(
+  database: Database,
+  opts?: Parameters<typeof createGroupCommit>[2],
+): GroupCommit<IngestItem, IngestOutcome> {
+  let c = commitsByDatabase.get(database);
+  if (!c) {
+    c = createGroupCommit(database.db, ingestSpec, opts);
+    commitsByDatabase.set(database, c);
+  }
+  return c;
 }
 
 const TRIGGER_EVENT_SET: ReadonlySet<string> = new Set(TRIGGER_EVENTS);
