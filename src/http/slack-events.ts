@@ -36,7 +36,7 @@ const forgetting =
       if (out.tenantId) forgetTenantLookups(out.tenantId);
       return out;
     } finally {
-      forgetSlackKey(ctx.key);
+      forgetSlackKey(ctx.db, ctx.key);
     }
   };
 

@@ -195,7 +195,16 @@ export function slackKeyString(key: SlackKey): string | null {
   return key.teamId ? `T:${key.teamId}` : null;
 }
 
-const slackTenants = createLookupCache<{ tenantId: string }>({ ttlMs: 30_000, max: 10_000 });
+/** One cache per database handle (a process, or a test file, may open several databases). */
+const slackTenantsByDb = new WeakMap<object, LookupCache<{ tenantId: string }>>();
+function slackTenantsOf(db: Db): LookupCache<{ tenantId: string }> {
+  let c = slackTenantsByDb.get(db);
+  if (!c) {
+    c = createLookupCache<{ tenantId: string }>({ ttlMs: 30_000, max: 10_000 });
+    slackTenantsByDb.set(db, c);
+  }
+  return c;
+}
 
 /**
  * tenantIdBySlack for inbound events (revoked installations skipped), through a 30-second
@@ -207,15 +216,16 @@ const slackTenants = createLookupCache<{ tenantId: string }>({ ttlMs: 30_000, ma
 export async function tenantIdBySlackCached(db: Db, key: SlackKey): Promise<string | null> {
   const k = slackKeyString(key);
   if (!k) return null;
-  const hit = slackTenants.get(k);
+  const cache = slackTenantsOf(db);
+  const hit = cache.get(k);
   if (hit) return hit.tenantId;
   const tenantId = await tenantIdBySlack(db, key);
-  if (tenantId) slackTenants.set(k, { tenantId });
+  if (tenantId) cache.set(k, { tenantId });
   return tenantId;
 }
 
 /** Drops one Slack key from the event cache (its uninstall or token revocation was just handled). */
-export function forgetSlackKey(key: SlackKey): void {
+export function forgetSlackKey(db: Db, key: SlackKey): void {
   const k = slackKeyString(key);
-  if (k) slackTenants.delete(k);
+  if (k) slackTenantsOf(db).delete(k);
 }
