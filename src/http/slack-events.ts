@@ -57,6 +57,8 @@ const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly
  * (no tenant, no effect); a non-2xx answer would only make Slack retry three times and count
  * towards disabling the app's event subscriptions for every tenant.
  */
+const utf8 = new TextDecoder();
+
 export function slackEventRoutes() {
   const app = new Hono<AppEnv>();
   app.post('/slack/events', async (c) => {
@@ -67,7 +69,7 @@ export function slackEventRoutes() {
       return errorResponse(c, 'feature_disabled', 'Slack events are off: SLACK_SIGNING_SECRET is not set.');
     }
     const raw = new Uint8Array(await c.req.arrayBuffer());
-    const text = new TextDecoder().decode(raw);
+    const text = utf8.decode(raw);
     if (isSslCheck(c.req.header('content-type'), text)) return c.body(null, 200);
 
     const at = now?.() ?? new Date();
@@ -89,8 +91,11 @@ export function slackEventRoutes() {
     } catch {
       return errorResponse(c, 'invalid_body', 'The event body is not JSON.');
     }
-    const challenge = urlVerificationSchema.safeParse(body);
-    if (challenge.success) return c.json({ challenge: challenge.data.challenge });
+    // Only a url_verification body is parsed as one (a failed zod parse builds an error: not per event).
+    if ((body as { type?: unknown } | null)?.type === 'url_verification') {
+      const challenge = urlVerificationSchema.safeParse(body);
+      if (challenge.success) return c.json({ challenge: challenge.data.challenge });
+    }
 
     const parsed = eventCallbackSchema.safeParse(body);
     if (!parsed.success) {
