@@ -283,6 +283,11 @@ async function accept(
   return { tenantId: entry.tenantId, jobId: outcome.created ? jobId : null, duplicate: !outcome.created };
 }
 
+/** The ingest statement for one tenant's deliveries (what the group commit sends; benchmarks use it). */
+export function ingestStatement(tenantId: string, items: IngestItem[]) {
+  return ingestSpec.statement(tenantId, items);
+}
+
 async function ingestAlone(deps: ZendeskWebhookDeps, tenantId: string, item: IngestItem) {
   const [[rows]] = (await tenantTransaction(deps.database.db, [
     { tenantId, statements: [ingestSpec.statement(tenantId, [item])] },
