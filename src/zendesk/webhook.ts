@@ -135,12 +135,11 @@ const INGEST = `with u as (
     and exists (select 1 from tenants t where t.id = $1 and t.status = 'active')
 ), ok as (
   select u.* from u join conn c on c.hook_id = u.hook and c.id = u.conn and c.webhook_secret = u.sealed
-), known as (
-  select j.dedupe_key, j.id from jobs j where j.tenant_id = $1 and j.dedupe_key in (select key from ok)
 ), d as (
   insert into webhook_deliveries (tenant_id, connection_id, invocation_id, event_key, ticket_id, event, job_id, received_at)
-  select $1, ok.conn, ok.inv, ok.key, ok.ticket, ok.event, coalesce(k.id, ok.job), ok.received::timestamptz
-  from ok left join known k on k.dedupe_key = ok.key
+  select $1, ok.conn, ok.inv, ok.key, ok.ticket, ok.event,
+    coalesce((select j.id from jobs j where j.tenant_id = $1 and j.dedupe_key = ok.key), ok.job), ok.received::timestamptz
+  from ok
   order by ok.ord
   on conflict do nothing
   returning job_id
