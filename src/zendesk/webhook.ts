@@ -123,8 +123,13 @@ export interface IngestOutcome {
  * tenant is `active`; a row without one inserts nothing (`found` false). The delivery is the
  * dedupe gate (primary key: invocation id; unique: event key), rows inserted in arrival order,
  * so among copies in one batch the first wins; a job is inserted only for a delivery that was,
- * with the event key as its dedupe key, so a ticket event is one job however often it arrives (a
- * job already holding the key is reused and nothing new is created).
+ * with the event key as its dedupe key, so a ticket event is one job however often it arrives.
+ * Jobs under these keys are written only here, each with its delivery, and deleted only with it
+ * (tenant purge), so a new delivery never meets an existing job; should one exist anyway (SQL by
+ * hand), the job insert does nothing and the answer is `created: false` (a duplicate). There is
+ * deliberately no look-up of existing jobs: it is a probe of a fast-growing table whose cached
+ * (prepared) plan, made while the table was small, cost 2.5x this statement's CPU until
+ * autovacuum analyzed the table again (measured; bench/RESULTS.md).
  */
 const INGEST = `with u as (
   select * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
@@ -137,8 +142,7 @@ const INGEST = `with u as (
   select u.* from u join conn c on c.hook_id = u.hook and c.id = u.conn and c.webhook_secret = u.sealed
 ), d as (
   insert into webhook_deliveries (tenant_id, connection_id, invocation_id, event_key, ticket_id, event, job_id, received_at)
-  select $1, ok.conn, ok.inv, ok.key, ok.ticket, ok.event,
-    coalesce((select j.id from jobs j where j.tenant_id = $1 and j.dedupe_key = ok.key), ok.job), ok.received::timestamptz
+  select $1, ok.conn, ok.inv, ok.key, ok.ticket, ok.event, ok.job, ok.received::timestamptz
   from ok
   order by ok.ord
   on conflict do nothing
