@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, jobs, webhookDeliveries } from '../../src/db/schema/index.ts';
 import { createGroupCommit, tenantTransaction, withTenant, withTenantRead } from '../../src/db/tenant.ts';
@@ -168,6 +169,10 @@ describe.each(backends())('ingest group commit on %s', (backend) => {
     ]);
     expect(await withTenantRead(database.db, t2, read)).toEqual([
       { tenant_id: t2, id: 'acc_2', name: 'Two' },
+    ]);
+    // A drizzle sql template works too (its parameters stay parameters).
+    expect(await withTenantRead(database.db, t2, sql`select id from accounts where id = ${'acc_2'}`)).toEqual([
+      { id: 'acc_2' },
     ]);
     // Read only: a write through the read path is refused and stores nothing.
     await expect(withTenantRead(database.db, t1, insert('acc_3', 'Three'))).rejects.toThrow();
