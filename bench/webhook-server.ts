@@ -6,6 +6,10 @@
  * BENCH_HANDLER=pipeline and BENCH_STUB_URL the REAL handler (src/pipeline/process-ticket.ts, offline
  * drafter, real token manager) with https://<subdomain>.zendesk.com sent to the local stub
  * (bench/pipeline-fixture.ts) and every other host refused.
+ * BENCH_SLACK_SECRET turns POST /slack/events on (no Bolt mounted: verify, parse, tenant look-up).
+ * Without DATABASE_URL the embedded database (PGlite, in memory) is used: the server migrates it
+ * and, with BENCH_SEED_ZENDESK=N, creates N Zendesk tenants and prints them as `{"fixtures":[...]}`
+ * before the port line (the parent cannot reach an in-process database).
  * Prints one JSON line `{"port":N}` when listening; stops on SIGTERM.
  */
 import './usage.ts'; // --help: first, before any other module runs
@@ -20,16 +24,28 @@ import { createTokenManager } from '../src/oauth/token-manager.ts';
 import { createOfflineDrafter } from '../src/pipeline/drafting/offline.ts';
 import { createTicketHandler } from '../src/pipeline/process-ticket.ts';
 import { createVault } from '../src/tenancy/vault.ts';
+import { createZendeskTenant } from '../test/helpers/zendesk-sign.ts';
 
 const config = parseConfig({
   DATABASE_URL: process.env.DATABASE_URL,
   ENCRYPTION_KEY: process.env.ENCRYPTION_KEY,
+  SLACK_SIGNING_SECRET: process.env.BENCH_SLACK_SECRET,
   LOG_LEVEL: 'silent',
   HOST: '127.0.0.1',
 });
 const logger = createLogger('warn');
-const database = await openDatabase({ url: config.DATABASE_URL, maxConnections: 10 });
+const database = await openDatabase({
+  url: config.DATABASE_URL,
+  maxConnections: Number(process.env.BENCH_POOL ?? 10),
+});
 const vault = createVault(config.ENCRYPTION_KEY ?? []);
+if (database.kind === 'pglite') {
+  await database.migrate();
+  const n = Number(process.env.BENCH_SEED_ZENDESK ?? 0);
+  const fixtures = [];
+  for (let i = 0; i < n; i++) fixtures.push(await createZendeskTenant(database.db, vault));
+  process.stdout.write(`${JSON.stringify({ fixtures })}\n`);
+}
 
 const delayMs = Number(process.env.BENCH_JOB_DELAY_MS ?? 50);
 const sleepHandler = () => new Promise<void>((r) => setTimeout(r, delayMs));

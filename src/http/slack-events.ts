@@ -9,21 +9,42 @@ import {
 } from '../slack/events.ts';
 import { onAppUninstalled, onTokensRevoked } from '../slack/uninstall.ts';
 import { isSslCheck, verifySlackSignature } from '../slack/verify.ts';
-import { activeTenantIdBySlack } from '../tenancy/lookup.ts';
+import { forgetSlackKey, forgetTenantLookups, tenantIdBySlackCached } from '../tenancy/lookup.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 
 /**
  * Any other event type when Bolt is not mounted: resolved to exactly one active installation
  * from the signed payload, or nothing is done; a resolved event is acknowledged and ignored.
+ * The look-up goes through the 30-second event cache (tenancy/lookup.ts): nothing is stored
+ * here, so a stale entry can only acknowledge an event that would have been acknowledged anyway.
  */
 const resolveOnly: SlackEventListener = async (ctx) => {
-  const tenantId = await activeTenantIdBySlack(ctx.db, ctx.key);
+  const tenantId = await tenantIdBySlackCached(ctx.db, ctx.key);
   return tenantId ? { result: 'ignored', tenantId } : { result: 'no_tenant' };
 };
 
+/**
+ * An uninstall listener that also drops the key (and its tenant's cached look-ups) from this
+ * process's caches, changed or not: the next event for it reads the database again.
+ */
+const forgetting =
+  (listener: SlackEventListener): SlackEventListener =>
+  async (ctx) => {
+    try {
+      const out = await listener(ctx);
+      if (out.tenantId) forgetTenantLookups(out.tenantId);
+      return out;
+    } finally {
+      forgetSlackKey(ctx.db, ctx.key);
+    }
+  };
+
 /** Events this route handles itself (never Bolt): the manifest test checks them against manifest.json. */
-export const uninstallListeners = { app_uninstalled: onAppUninstalled, tokens_revoked: onTokensRevoked };
+export const uninstallListeners = {
+  app_uninstalled: forgetting(onAppUninstalled),
+  tokens_revoked: forgetting(onTokensRevoked),
+};
 const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly);
 
 /**
@@ -36,6 +57,8 @@ const plainDispatch = createSlackEventDispatcher(uninstallListeners, resolveOnly
  * (no tenant, no effect); a non-2xx answer would only make Slack retry three times and count
  * towards disabling the app's event subscriptions for every tenant.
  */
+const utf8 = new TextDecoder();
+
 export function slackEventRoutes() {
   const app = new Hono<AppEnv>();
   app.post('/slack/events', async (c) => {
@@ -46,7 +69,7 @@ export function slackEventRoutes() {
       return errorResponse(c, 'feature_disabled', 'Slack events are off: SLACK_SIGNING_SECRET is not set.');
     }
     const raw = new Uint8Array(await c.req.arrayBuffer());
-    const text = new TextDecoder().decode(raw);
+    const text = utf8.decode(raw);
     if (isSslCheck(c.req.header('content-type'), text)) return c.body(null, 200);
 
     const at = now?.() ?? new Date();
@@ -68,8 +91,11 @@ export function slackEventRoutes() {
     } catch {
       return errorResponse(c, 'invalid_body', 'The event body is not JSON.');
     }
-    const challenge = urlVerificationSchema.safeParse(body);
-    if (challenge.success) return c.json({ challenge: challenge.data.challenge });
+    // Only a url_verification body is parsed as one (a failed zod parse builds an error: not per event).
+    if ((body as { type?: unknown } | null)?.type === 'url_verification') {
+      const challenge = urlVerificationSchema.safeParse(body);
+      if (challenge.success) return c.json({ challenge: challenge.data.challenge });
+    }
 
     const parsed = eventCallbackSchema.safeParse(body);
     if (!parsed.success) {
@@ -104,8 +130,9 @@ export function slackEventRoutes() {
         enterpriseId: key.enterpriseId,
         retryNum: Number.isInteger(retry) ? retry : undefined,
       };
+      // Per-event lines at debug only: at info this route would write one per event on the hot path.
       if (final.result === 'no_tenant') log.warn('slack event for no installed tenant: nothing done', fields);
-      else log.info('slack event', fields);
+      else log.debug('slack event', fields);
     } catch (e) {
       // Answering 500 makes Slack retry; every listener is idempotent.
       log.error('slack event failed', { eventId: envelope.event_id, error: describeError(e) });

@@ -5,7 +5,7 @@ import { slackInstallations } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
-import { activeTenantIdBySlack } from '../tenancy/lookup.ts';
+import { tenantIdBySlackCached } from '../tenancy/lookup.ts';
 import type { SlackEventListener } from './events.ts';
 
 /**
@@ -111,7 +111,9 @@ export function createSlackBolt(opts: { db: Db; tokens: TokenProvider; logger: L
   });
 
   const listener: SlackEventListener = async (ctx) => {
-    const tenantId = await activeTenantIdBySlack(ctx.db, ctx.key);
+    // Cached for up to 30 s (tenancy/lookup.ts): safe because authorize above re-reads the
+    // installation inside the tenant and a revoked one has no token, so no listener runs.
+    const tenantId = await tenantIdBySlackCached(ctx.db, ctx.key);
     if (!tenantId) return { result: 'no_tenant' };
     const bolt = receiver.bolt;
     if (!bolt) throw new Error('Bolt receiver was not initialized');

@@ -1,4 +1,4 @@
-import { hmacSha256, timingSafeEqualBytes, utf8 } from '../lib/crypto.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Slack's replay window: a request whose timestamp is more than 5 minutes away from now is refused. */
 export const SLACK_MAX_SKEW_SECONDS = 300;
@@ -41,10 +41,14 @@ export async function verifySlackSignature(input: {
   }
   const m = /^v0=([0-9a-f]{64})$/.exec(signature);
   if (!m) return fail('invalid_signature', 'Only v0 signatures are accepted.');
-  const body = typeof input.rawBody === 'string' ? utf8(input.rawBody) : input.rawBody;
-  const expected = await hmacSha256(input.signingSecret, `v0:${timestamp}:`, body);
+  // node:crypto (Node, and Workers with nodejs_compat): one synchronous HMAC, no Web Crypto key
+  // import per request (that import and the async sign were a third of this route's CPU).
+  const expected = createHmac('sha256', input.signingSecret)
+    .update(`v0:${timestamp}:`)
+    .update(input.rawBody)
+    .digest();
   const given = Buffer.from(m[1]!, 'hex');
-  if (!timingSafeEqualBytes(new Uint8Array(given), expected)) {
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return fail('invalid_signature', 'The request signature does not match.');
   }
   return { ok: true };

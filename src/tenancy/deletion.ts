@@ -18,7 +18,7 @@ import { AppError, describeError } from '../lib/errors.ts';
 import { isTenantId } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Actor } from './context.ts';
-import { tenantIdsByStatus, tenantStatus } from './lookup.ts';
+import { forgetTenantLookups, tenantIdsByStatus, tenantStatus } from './lookup.ts';
 import { deleteExpiredSessions } from './sessions.ts';
 
 /**
@@ -92,7 +92,7 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
     }
   }
 
-  return asTenant(db, req.tenantId, async (tx) => {
+  const requested = await asTenant(db, req.tenantId, async (tx): Promise<DeletionRequested> => {
     const rows = await tx
       .select({ status: tenants.status, deleteAfter: tenants.deleteAfter })
       .from(tenants)
@@ -169,6 +169,9 @@ export async function requestTenantDeletion(db: Db, req: DeletionRequest): Promi
     );
     return { tenantId: req.tenantId, status: 'deleting', deleteAfter, alreadyRequested: false };
   });
+  // This process's cached look-ups (webhook hook ids, Slack teams) go with the connections.
+  forgetTenantLookups(req.tenantId);
+  return requested;
 }
 
 /**

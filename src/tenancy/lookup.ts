@@ -129,3 +129,116 @@ export async function tenantIdsNeedingReauth(
   );
   return rows.map((r) => ({ tenantId: r.tenant_id, provider: r.provider }));
 }
+
+// ---------------------------------------------------------------- hot-path caches
+
+/**
+ * A bounded cache with a bounded lifetime for the ingest look-ups (Slack team/enterprise ->
+ * tenant; Zendesk hook id -> tenant, connection and opened signing secret). Only found keys are
+ * stored (unknown ids cannot fill it); an entry lives at most `ttlMs`; past `max` entries the
+ * oldest is dropped. `forgetTenantLookups(tenantId)` drops a tenant's entries from every cache in
+ * this process: the disconnect, uninstall and deletion paths call it.
+ *
+ * What a revocation in ANOTHER process costs: this process may keep using an entry for up to
+ * `ttlMs`. Each user says what that can and cannot do; neither lets it create work for a revoked
+ * connection or a tenant that is not active (the Zendesk ingest statement re-checks connection,
+ * secret and tenant status in the same statement as the insert; Slack events resolved from the
+ * cache still go through Bolt's authorize, which reads the installation and its token inside the
+ * tenant, and the plain route only acknowledges).
+ */
+export interface LookupCache<V extends { tenantId: string }> {
+  get(key: string, now?: number): V | undefined;
+  set(key: string, value: V, now?: number): void;
+  delete(key: string): void;
+  forgetTenant(tenantId: string): void;
+  readonly size: number;
+}
+
+const liveCaches = new Set<WeakRef<LookupCache<{ tenantId: string }>>>();
+
+export function createLookupCache<V extends { tenantId: string }>(
+  opts: { ttlMs?: number; max?: number } = {},
+): LookupCache<V> {
+  const ttl = opts.ttlMs ?? 30_000;
+  const max = opts.max ?? 10_000;
+  const map = new Map<string, { value: V; until: number }>();
+  const cache: LookupCache<V> = {
+    get(key, now = Date.now()) {
+      const e = map.get(key);
+      if (!e) return undefined;
+      if (e.until <= now) {
+        map.delete(key);
+        return undefined;
+      }
+      return e.value;
+    },
+    set(key, value, now = Date.now()) {
+      map.delete(key);
+      while (map.size >= max) map.delete(map.keys().next().value as string);
+      map.set(key, { value, until: now + ttl });
+    },
+    delete(key) {
+      map.delete(key);
+    },
+    forgetTenant(tenantId) {
+      for (const [k, e] of map) if (e.value.tenantId === tenantId) map.delete(k);
+    },
+    get size() {
+      return map.size;
+    },
+  };
+  liveCaches.add(new WeakRef(cache as unknown as LookupCache<{ tenantId: string }>));
+  return cache;
+}
+
+/** Drops every cached look-up of this tenant in this process (after a disconnect, uninstall or deletion). */
+export function forgetTenantLookups(tenantId: string): void {
+  for (const ref of liveCaches) {
+    const c = ref.deref();
+    if (c) c.forgetTenant(tenantId);
+    else liveCaches.delete(ref);
+  }
+}
+
+/** The cache key of a Slack installation key (the same key tenantIdBySlack looks up). */
+export function slackKeyString(key: SlackKey): string | null {
+  if (key.isEnterpriseInstall) return key.enterpriseId ? `E:${key.enterpriseId}` : null;
+  return key.teamId ? `T:${key.teamId}` : null;
+}
+
+/** One cache per database handle (a process, or a test file, may open several databases). */
+const slackTenantsByDb = new WeakMap<object, LookupCache<{ tenantId: string }>>();
+function slackTenantsOf(db: Db): LookupCache<{ tenantId: string }> {
+  let c = slackTenantsByDb.get(db);
+  if (!c) {
+    c = createLookupCache<{ tenantId: string }>({ ttlMs: 30_000, max: 10_000 });
+    slackTenantsByDb.set(db, c);
+  }
+  return c;
+}
+
+/**
+ * tenantIdBySlack for inbound events (revoked installations skipped), through a 30-second
+ * process-wide cache of found keys. For the event routes only: a tenant resolved from the cache
+ * is used to ack and to hand the event to Bolt, whose authorize re-reads the installation inside
+ * the tenant (a revoked one has no token: nothing runs). Sign-in, interactivity and installs keep
+ * the uncached look-up.
+ */
+export async function tenantIdBySlackCached(db: Db, key: SlackKey): Promise<string | null> {
+  const k = slackKeyString(key);
+  if (!k) return null;
+  const cache = slackTenantsOf(db);
+  const hit = cache.get(k);
+  if (hit) return hit.tenantId;
+  // Only an active tenant's installation answers (and is cached): a tenant being deleted gets
+  // nothing done, as activeTenantIdBySlack; a deletion in this process drops the entry at once.
+  const tenantId = await activeTenantIdBySlack(db, key);
+  if (tenantId) cache.set(k, { tenantId });
+  return tenantId;
+}
+
+/** Drops one Slack key from the event cache (its uninstall or token revocation was just handled). */
+export function forgetSlackKey(db: Db, key: SlackKey): void {
+  const k = slackKeyString(key);
+  if (k) slackTenantsOf(db).delete(k);
+}

@@ -6,6 +6,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError, describeError } from '../lib/errors.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
+import { forgetTenantLookups } from '../tenancy/lookup.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import { createZendeskApi, isZendeskNotFound } from './api.ts';
 import {
@@ -332,6 +333,8 @@ export async function disconnectZendesk(
       },
     );
   });
+  // The webhook's cached hook entry (zendesk/webhook.ts) in this process goes with the connection.
+  forgetTenantLookups(tenantId);
   return { removed, failed, tokenRevoked };
 }
 

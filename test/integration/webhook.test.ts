@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs, webhookDeliveries, zendeskConnections } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -441,6 +442,54 @@ describe.each(backends())('POST /webhooks/zendesk/:hookId on %s', (backend) => {
     );
     const rows = await withTenant(database.db, late.tenantId, (tx) => tx.select().from(jobs));
     expect(rows.map((r) => r.dedupeKey)).toEqual(['1:ticket_created']);
+  });
+
+  it('a tenant being deleted stores nothing, even while its hook id is cached', async () => {
+    const leaving = await createZendeskTenant(database.db, vault);
+    const first = JSON.stringify({ ticket_id: '1', event: 'ticket_created' });
+    expect(
+      (await post(leaving.hookId, first, await signedZendeskHeaders(leaving.secret, first))).status,
+    ).toBe(200);
+    // Only the tenant's status changes (its connection stays live): the ingest statement checks it.
+    await withTenant(database.db, leaving.tenantId, (tx) =>
+      tx.execute(
+        sql`select public.app_mark_tenant_deleting(${new Date(Date.now() + 86_400_000).toISOString()}::timestamptz, ${new Date().toISOString()}::timestamptz)`,
+      ),
+    );
+    const body = JSON.stringify({ ticket_id: '2', event: 'ticket_created' });
+    await expectRefused(
+      await post(leaving.hookId, body, await signedZendeskHeaders(leaving.secret, body)),
+      404,
+      'not_found',
+    );
+    const rows = await withTenant(database.db, leaving.tenantId, (tx) => tx.select().from(jobs));
+    expect(rows.map((r) => r.dedupeKey)).toEqual(['1:ticket_created']);
+    const deliveries = await withTenant(database.db, leaving.tenantId, (tx) =>
+      tx.select().from(webhookDeliveries),
+    );
+    expect(deliveries).toHaveLength(1);
+  });
+
+  it('a signing secret rotated after its hook id was cached: the new one verifies at once, the old one no longer', async () => {
+    const rot = await createZendeskTenant(database.db, vault);
+    const first = JSON.stringify({ ticket_id: '1', event: 'ticket_created' });
+    expect((await post(rot.hookId, first, await signedZendeskHeaders(rot.secret, first))).status).toBe(200);
+    const newSecret = 'rotated-secret-0123456789abcdef0123456789';
+    const sealed = await vault.seal(rot.tenantId, 'zendesk_webhook_secret', newSecret);
+    await withTenant(database.db, rot.tenantId, (tx) =>
+      tx.update(zendeskConnections).set({ webhookSecret: sealed }),
+    );
+    const second = JSON.stringify({ ticket_id: '2', event: 'ticket_created' });
+    const ok = await post(rot.hookId, second, await signedZendeskHeaders(newSecret, second));
+    expect(ok.status).toBe(200);
+    const third = JSON.stringify({ ticket_id: '3', event: 'ticket_created' });
+    await expectRefused(
+      await post(rot.hookId, third, await signedZendeskHeaders(rot.secret, third)),
+      401,
+      'invalid_signature',
+    );
+    const rows = await withTenant(database.db, rot.tenantId, (tx) => tx.select().from(jobs));
+    expect(rows.map((r) => r.dedupeKey).sort()).toEqual(['1:ticket_created', '2:ticket_created']);
   });
 
   it('never logs the secret, the signature or the body', () => {
