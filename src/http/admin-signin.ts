@@ -22,9 +22,8 @@ import {
 } from '../slack/signin.ts';
 import { tenantIdBySlack, tenantIdByZendeskSubdomain } from '../tenancy/lookup.ts';
 import { createSession } from '../tenancy/sessions.ts';
-import { ZENDESK_SUBDOMAIN } from '../zendesk/api.ts';
 import { errorResponse } from './errors.ts';
-import { failPage, startPage } from './install-pages.ts';
+import { postedZendeskSubdomain, startPage, zendeskSubdomainField } from './install-pages.ts';
 import { tokensOf } from './install-routes.ts';
 import { requireSameOrigin } from './middleware.ts';
 import { setSessionCookie } from './session.ts';
@@ -54,6 +53,13 @@ const signInFailure = (c: Context<AppEnv>) => (status: 400 | 403 | 502 | 503, ti
     { title, children: messageBody([text], [{ href: '/admin', label: 'Back to the admin page' }]) },
     { status },
   );
+
+/** The session of a person just signed in, its cookie, and the way to the console. */
+async function signedIn(c: Context<AppEnv>, input: Omit<Parameters<typeof createSession>[1], 'requestId'>) {
+  const session = await createSession(c.get('deps').database.db, { ...input, requestId: c.get('requestId') });
+  setSessionCookie(c, session.token, session.expiresAt);
+  return c.redirect('/admin', 303);
+}
 
 export function adminSignInRoutes() {
   const app = new Hono<AppEnv>();
@@ -142,17 +148,14 @@ export function adminSignInRoutes() {
       // The installation's bot token, through the token manager (refreshes a rotated token).
       const botToken = await tokensOf(deps).getAccessToken(tenantId, 'slack');
       const { role, name } = await slackRoleOf(botToken, identity.userId);
-      const session = await createSession(database.db, {
+      return signedIn(c, {
         tenantId,
         userId: identity.userId,
         userName: name ?? identity.name,
         role,
         via: 'slack_oidc',
-        requestId: c.get('requestId'),
         now,
       });
-      setSessionCookie(c, session.token, session.expiresAt);
-      return c.redirect('/admin', 303);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       log.warn('slack sign-in failed', { error: describeError(e), detail: e.detail });
@@ -176,20 +179,13 @@ export function adminSignInRoutes() {
         'feature_disabled',
         'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
       );
-    const asked = (c.req.query('subdomain') ?? '').trim().toLowerCase();
     return startPage(c, {
       title: 'Sign in with Zendesk',
       intro:
         "Zendesk will ask you to sign in to your company's Zendesk and allow Helpdesk Copilot to read who you are. Zendesk admins become admins here, agents members.",
       action: '/admin/signin/zendesk',
       button: 'Sign in with Zendesk',
-      field: {
-        name: 'subdomain',
-        label: 'Your Zendesk subdomain (for https://acme.zendesk.com, "acme"):',
-        value: ZENDESK_SUBDOMAIN.test(asked) ? asked : '',
-        placeholder: 'acme',
-        pattern: '[A-Za-z0-9][A-Za-z0-9\\-]*',
-      },
+      field: zendeskSubdomainField(c.req.query('subdomain')),
     });
   });
 
@@ -202,15 +198,8 @@ export function adminSignInRoutes() {
         'feature_disabled',
         'Sign in with Zendesk is off: ZENDESK_CLIENT_ID is not set.',
       );
-    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    const subdomain = (typeof body.subdomain === 'string' ? body.subdomain : '').trim().toLowerCase();
-    if (!ZENDESK_SUBDOMAIN.test(subdomain))
-      return failPage(
-        c,
-        'invalid_subdomain',
-        'Not a Zendesk subdomain',
-        'Give your Zendesk subdomain only: for https://acme.zendesk.com, that is "acme".',
-      );
+    const subdomain = await postedZendeskSubdomain(c);
+    if (subdomain instanceof Response) return subdomain;
     const tenantId = await tenantIdByZendeskSubdomain(database.db, subdomain);
     if (!tenantId)
       return sendPage(
@@ -328,17 +317,14 @@ export function adminSignInRoutes() {
         log.info('zendesk sign-in refused: not an agent or admin', { tenantId, zendeskRole: me.role });
         return fail(403, 'Sign-in refused', 'Only active Zendesk agents and admins can sign in here.');
       }
-      const session = await createSession(database.db, {
+      return signedIn(c, {
         tenantId,
         userId: `zendesk:${me.id}`,
         userName: me.name ?? me.email ?? undefined,
         role,
         via: 'zendesk_oauth',
-        requestId: c.get('requestId'),
         now,
       });
-      setSessionCookie(c, session.token, session.expiresAt);
-      return c.redirect('/admin', 303);
     } catch (e) {
       if (!(e instanceof AppError)) throw e;
       log.warn('zendesk sign-in failed', { subdomain, error: describeError(e) });

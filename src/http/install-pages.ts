@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ERROR_STATUS, type ErrorCode } from '../lib/errors.ts';
+import { ZENDESK_SUBDOMAIN } from '../zendesk/api.ts';
 import { errorResponse } from './errors.ts';
 import type { AppEnv } from './types.ts';
 import { type Html, pageCsp, sendPage } from './views/layout.ts';
@@ -72,4 +73,29 @@ ${f ? html`<p><label>${f.label} <input name="${f.name}" value="${f.value}" place
     .join('; ');
   res.headers.set('Content-Security-Policy', csp);
   return res;
+}
+
+/** The subdomain field of the Zendesk start pages (connect, sign in), pre-filled from `?subdomain=`. */
+export function zendeskSubdomainField(asked: string | undefined): NonNullable<StartPageProps['field']> {
+  const a = (asked ?? '').trim().toLowerCase();
+  return {
+    name: 'subdomain',
+    label: 'Your Zendesk subdomain (for https://acme.zendesk.com, "acme"):',
+    value: ZENDESK_SUBDOMAIN.test(a) ? a : '',
+    placeholder: 'acme',
+    pattern: '[A-Za-z0-9][A-Za-z0-9\\-]*',
+  };
+}
+
+/** The subdomain a Zendesk start page posted, or the 400 `invalid_subdomain` page that says what to give. */
+export async function postedZendeskSubdomain(c: Context<AppEnv>): Promise<string | Response> {
+  const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const subdomain = (typeof body.subdomain === 'string' ? body.subdomain : '').trim().toLowerCase();
+  if (ZENDESK_SUBDOMAIN.test(subdomain)) return subdomain;
+  return failPage(
+    c,
+    'invalid_subdomain',
+    'Not a Zendesk subdomain',
+    'Give your Zendesk subdomain only: for https://acme.zendesk.com, that is "acme".',
+  );
 }

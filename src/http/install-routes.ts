@@ -17,10 +17,15 @@ import { exchangeZendeskCode, zendeskAuthorizeUrl, zendeskRedirectUri } from '..
 import { storeZendeskConnection } from '../oauth/zendesk-connect.ts';
 import type { Actor } from '../tenancy/context.ts';
 import { isAdmin } from '../tenancy/principal.ts';
-import { ZENDESK_SUBDOMAIN } from '../zendesk/api.ts';
 import { disconnectZendesk, type ProvisioningDeps, provisionZendesk } from '../zendesk/provisioning.ts';
 import { requireAdmin } from './auth.ts';
-import { failPage, htmlPage, startPage } from './install-pages.ts';
+import {
+  failPage,
+  htmlPage,
+  postedZendeskSubdomain,
+  startPage,
+  zendeskSubdomainField,
+} from './install-pages.ts';
 import { requireFeature, requireSameOrigin } from './middleware.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
@@ -277,35 +282,20 @@ export function installRoutes() {
   });
 
   app.get(ZENDESK.startPath, (c) => {
-    const asked = (c.req.query('subdomain') ?? '').trim().toLowerCase();
     return startPage(c, {
       title: 'Connect Zendesk',
       intro:
         'Zendesk will ask an administrator of your account to allow Helpdesk Copilot, then send you back here.',
       action: ZENDESK.startPath,
       button: 'Connect Zendesk',
-      field: {
-        name: 'subdomain',
-        label: 'Your Zendesk subdomain (for https://acme.zendesk.com, "acme"):',
-        value: ZENDESK_SUBDOMAIN.test(asked) ? asked : '',
-        placeholder: 'acme',
-        pattern: '[A-Za-z0-9][A-Za-z0-9\\-]*',
-      },
+      field: zendeskSubdomainField(c.req.query('subdomain')),
       joinNote: joinNote(c),
     });
   });
 
   app.post(ZENDESK.startPath, requireSameOrigin, async (c) => {
-    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-    const raw = body.subdomain;
-    const subdomain = (typeof raw === 'string' ? raw : '').trim().toLowerCase();
-    if (!ZENDESK_SUBDOMAIN.test(subdomain))
-      return failPage(
-        c,
-        'invalid_subdomain',
-        'Not a Zendesk subdomain',
-        'Give your Zendesk subdomain only: for https://acme.zendesk.com, that is "acme".',
-      );
+    const subdomain = await postedZendeskSubdomain(c);
+    if (subdomain instanceof Response) return subdomain;
     return beginFlow(c, ZENDESK, subdomain);
   });
 
