@@ -1,5 +1,6 @@
 import { and, eq, ne } from 'drizzle-orm';
 import { z } from 'zod';
+import { audit } from '../audit/audit.ts';
 import type { Tx } from '../db/client.ts';
 import { drafts, slackInstallations, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -11,6 +12,7 @@ import { loadContext } from '../pipeline/context/loader.ts';
 import { recordDraft } from '../pipeline/draft-record.ts';
 import { guardDraft } from '../pipeline/leak-guard.ts';
 import { contextProviders, type TicketPipelineDeps } from '../pipeline/process-ticket.ts';
+import { drafterWithinQuota, quotaReached, quotaUsage } from '../pipeline/quota.ts';
 import { type RouteDecision, routeTicket } from '../pipeline/routing.ts';
 import { readPipelineSettings } from '../pipeline/settings.ts';
 import { loadPipelineTicket } from '../pipeline/ticket-source.ts';
@@ -360,9 +362,12 @@ async function draftOnce(
         : a.route.level === 'end_user'
           ? `End user of account ${a.route.accountId}`
           : 'No account identified: public information only';
-  const [existing] = await withTenant(db, a.tenantId, (tx) =>
-    tx.select().from(drafts).where(eq(drafts.id, a.draftId)).limit(1),
-  );
+  // The stored draft if a retry already made it; else the tenant's usage against its limits.
+  const { existing, quota } = await withTenant(db, a.tenantId, async (tx) => {
+    const [row] = await tx.select().from(drafts).where(eq(drafts.id, a.draftId)).limit(1);
+    const limits = a.settings.pipeline.limits;
+    return { existing: row, quota: row ? null : quotaReached(limits, await quotaUsage(tx, limits, a.now())) };
+  });
   const toView = (row: typeof existing & object, facts: ContextFact[]): DraftOnce => {
     const cited = facts.filter((f) => row.citations.includes(f.id));
     return {
@@ -396,16 +401,26 @@ async function draftOnce(
     deadlineMs: settings.context.deadlineMs,
     ...(settings.context.providerTimeoutMs ? { providerTimeoutMs: settings.context.providerTimeoutMs } : {}),
   });
-  const draft = await deps.drafter.draft({
+  const draft = await drafterWithinQuota(deps.drafter, quota).draft({
     tenantId: a.tenantId,
     ticket: a.ticket,
     context,
     now: now(),
     model: settings.drafting.model,
   });
-  const guard = await withTenant(db, a.tenantId, (tx) => guardDraft(tx, a.route, draft.reply));
-  await withTenant(db, a.tenantId, (tx) =>
-    recordDraft(
+  await withTenant(db, a.tenantId, async (tx) => {
+    const guard = await guardDraft(tx, a.route, draft.reply);
+    if (quota)
+      await audit(
+        { tenantId: a.tenantId, tx, actor: ACTOR, requestId: a.jobId },
+        {
+          action: 'quota.enforced',
+          target: a.draftId,
+          outcome: 'success',
+          detail: { limit: quota.kind, value: quota.limit, used: quota.used, drafter: draft.drafter },
+        },
+      );
+    return recordDraft(
       { tenantId: a.tenantId, tx, actor: ACTOR, requestId: a.jobId },
       {
         draftId: a.draftId,
@@ -418,8 +433,8 @@ async function draftOnce(
         source: 'slack',
         ticketId: a.ticketId,
       },
-    ),
-  );
+    );
+  });
   const [row] = await withTenant(db, a.tenantId, (tx) =>
     tx
       .select()

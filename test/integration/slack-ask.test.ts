@@ -14,6 +14,7 @@ import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
+import { updateSettings } from '../../src/pipeline/tenant-config.ts';
 import { createActionHandler } from '../../src/slack/actions.ts';
 import { createAskHandler, type SlackJobDeps } from '../../src/slack/ask.ts';
 import { SLACK_ACTION_JOB_KIND, SLACK_ASK_JOB_KIND } from '../../src/slack/ask-job.ts';
@@ -369,6 +370,31 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
     );
     expect(events).toHaveLength(1);
     expect(events[0]!.actor).toMatchObject({ type: 'slack_user', userId: 'UREP' });
+  });
+
+  it("a Slack question at the tenant's daily draft limit is still answered, and the limit is audited", async () => {
+    const set = (limits: Record<string, number>) =>
+      withTenant(database.db, p.tenantId, (tx) =>
+        updateSettings({ tenantId: p.tenantId, tx, actor: system }, { limits }),
+      );
+    await set({ draftsPerDay: 0 });
+    try {
+      await send(
+        '/slack/events',
+        JSON.stringify(mention(PLAIN, 'why is Zapier not firing for kestrelfreight.example?')),
+      );
+      await worker.runUntilIdle({ timeoutMs: 20_000 });
+      const stop = slack.of('chat.stopStream').at(-1)!;
+      const { drafts: ds } = await ofTenant(p.tenantId);
+      const d = ds.find((x) => x.source === 'slack' && JSON.stringify(stop.args.blocks).includes(x.id))!;
+      expect(d).toBeDefined();
+      const events = await withTenant(database.db, p.tenantId, (tx) => tx.select().from(auditEvents));
+      expect(events.find((e) => e.action === 'quota.enforced' && e.target === d.id)).toMatchObject({
+        detail: { limit: 'draftsPerDay', value: 0 },
+      });
+    } finally {
+      await set({});
+    }
   });
 
   it('Regenerate asks the same question again as a new draft in the thread; the first draft stays as it was', async () => {
