@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { adminAuditRoutes } from './http/admin-audit.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminRoutes());
   app.route('/', adminSlackRoutes());
   app.route('/', adminIsolationRoutes());
+  app.route('/', adminAuditRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());

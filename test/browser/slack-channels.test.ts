@@ -156,6 +156,13 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
     expect(await withTenant(database.db, tenantId, (tx) => readSlackSettings(tx))).toMatchObject({
       channels: {},
     });
+    // The audit trail shows the link and the unlink, filtered by the "slack." prefix.
+    await page.getByRole('link', { name: 'Audit trail' }).click();
+    await page.getByLabel('Action').fill('slack.');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/action=slack\./);
+    expect(await page.locator('table').textContent()).toContain('slack.channel_unlinked');
+    await page.screenshot({ path: `${OUT}console-audit.png`, fullPage: true });
     // The isolation report, one link away.
     await page.setViewportSize({ width: 900, height: 800 });
     await page.getByRole('link', { name: 'Isolation' }).click();

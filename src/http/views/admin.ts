@@ -9,6 +9,7 @@ export const CONSOLE_NAV = [
   { href: '/admin', label: 'Admin' },
   { href: '/admin/slack/channels', label: 'Slack channels' },
   { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
+  { href: '/admin/audit', label: 'Audit trail' },
   { href: '/admin/isolation', label: 'Isolation' },
 ];
 
@@ -102,7 +103,7 @@ ${v.tenant?.status === 'active' ? onboardingChecklist(v.steps, v.admin) : ''}
 <h2>Connections</h2>
 ${connectionsTable(v.connections)}
 ${sidebarSection(v)}
-${v.admin ? html`<p><a href="/admin/audit.jsonl">Download the audit trail (JSON Lines)</a></p>` : ''}
+${v.admin ? html`<p><a href="/admin/audit">Audit trail</a> · <a href="/admin/audit.jsonl">download it (JSON Lines)</a></p>` : ''}
 <form method="post" action="/admin/signout"><button type="submit">Sign out</button></form>
 ${deletionSection(v)}`;
 }

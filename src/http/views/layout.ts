@@ -52,6 +52,7 @@ small{color:var(--muted)}
 .badge{display:inline-block;font-size:.8rem;padding:0 .4rem;border:1px solid var(--line);border-radius:3px}
 .step-done .badge{border-color:currentColor}.step-attention .badge{color:var(--danger);border-color:var(--danger)}
 .step-optional .badge,.step-unavailable .badge{color:var(--muted)}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}.filters label{display:flex;flex-direction:column;font-size:.9rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
 `;
