@@ -163,6 +163,9 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
     await page.waitForURL(/action=slack\./);
     expect(await page.locator('table').textContent()).toContain('slack.channel_unlinked');
     await page.screenshot({ path: `${OUT}console-audit.png`, fullPage: true });
+    await page.getByRole('link', { name: 'Members' }).click();
+    await page.getByText('this session').waitFor();
+    await page.screenshot({ path: `${OUT}console-members.png`, fullPage: true });
     // The isolation report, one link away.
     await page.setViewportSize({ width: 900, height: 800 });
     await page.getByRole('link', { name: 'Isolation' }).click();
