@@ -41,7 +41,7 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
 nav{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin-bottom:1rem;font-size:.9rem}
 a{color:inherit}
 code{background:rgba(127,127,127,.15);padding:0 .25rem;border-radius:3px}
-table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left;overflow-wrap:anywhere}
+table{border-collapse:collapse}td,th{padding:.25rem .75rem;border-bottom:1px solid var(--line);text-align:left;overflow-wrap:break-word}
 .muted{color:var(--muted)}
 .danger{border:1px solid var(--danger);padding:1rem;margin-top:2rem}
 button{font:inherit;padding:.25rem .75rem;white-space:nowrap}input,select{font:inherit;max-width:100%}
@@ -54,7 +54,7 @@ small{color:var(--muted)}
 .step-optional .badge,.step-unavailable .badge{color:var(--muted)}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}.filters label{display:flex;flex-direction:column;font-size:.9rem}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
+@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
 `;
 
 export function Layout(props: LayoutProps): Html {
