@@ -5,10 +5,9 @@ import { AppError, describeError } from '../lib/errors.ts';
 import { consumeOAuthState, createOAuthState, STATE_TTL_MS } from '../oauth/state-store.ts';
 import { exchangeZendeskCode, zendeskAuthorizeUrl } from '../oauth/zendesk.ts';
 import {
-  revokeZendeskSignInToken,
+  signInClient,
   ZENDESK_SIGNIN_CALLBACK_PATH,
   ZENDESK_SIGNIN_SCOPE,
-  zendeskMe,
   zendeskRoleOf,
   zendeskSignInRedirectUri,
 } from '../oauth/zendesk-signin.ts';
@@ -302,8 +301,9 @@ export function adminSignInRoutes() {
         'Zendesk did not confirm the sign-in. Try again in a moment.',
       );
     }
+    const zendesk = signInClient(st.joinTenantId, subdomain, token);
     try {
-      const me = await zendeskMe(subdomain, token);
+      const me = await zendesk.getCurrentUser();
       const role = zendeskRoleOf(me);
       // The subdomain's tenant now: it must still be the one the flow started for.
       const tenantId = await tenantIdByZendeskSubdomain(database.db, subdomain);
@@ -333,8 +333,14 @@ export function adminSignInRoutes() {
       return fail(502, 'Zendesk sign-in failed', `${e.message} Try again in a moment.`);
     } finally {
       // The role is read: the token has done its work.
-      if (!(await revokeZendeskSignInToken(subdomain, token)))
-        log.warn('zendesk sign-in token not revoked (it expires by itself)', { subdomain });
+      await zendesk
+        .revokeCurrentToken()
+        .catch((e: unknown) =>
+          log.warn('zendesk sign-in token not revoked (it expires by itself)', {
+            subdomain,
+            error: describeError(e),
+          }),
+        );
     }
   });
   return app;

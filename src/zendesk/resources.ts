@@ -8,6 +8,16 @@ import type { ZendeskApi } from './api.ts';
  * Errors are the transport's `ZendeskApiError` (status, retryable, retryAt); `isZendeskNotFound`
  * tells a 404. Paths are the documented ones (developer.zendesk.com; facts sheet §2.4-2.7).
  */
+/** The user a token acts as. `active` is false for an inactive or suspended user. */
+export interface ZendeskCurrentUser {
+  id: string;
+  name: string | null;
+  email: string | null;
+  /** `end-user`, `agent` or `admin`. */
+  role: string | null;
+  active: boolean;
+}
+
 export interface ZendeskResources {
   readonly subdomain: string;
   // Tickets and comments
@@ -61,7 +71,7 @@ export interface ZendeskResources {
   /** `GET /api/v2/apps/owned.json`: the apps this account uploaded (private apps), every page. */
   listOwnedApps(): Promise<{ id: string; name: string }[]>;
   /** `GET /api/v2/users/me.json`: the user the token acts as. */
-  getCurrentUser(): Promise<{ id: string; name: string | null }>;
+  getCurrentUser(): Promise<ZendeskCurrentUser>;
   /** `GET /api/v2/custom_statuses.json`: the account's ticket statuses (standard and custom). */
   listCustomStatuses(): Promise<ZendeskCustomStatus[]>;
   /** `DELETE /api/v2/apps/installations/{id}.json`. */
@@ -252,7 +262,16 @@ const ownedAppsEnvelope = z.object({
   apps: z.array(z.object({ id, name: z.string() })),
   next_page: z.string().nullish(),
 });
-const meEnvelope = z.object({ user: z.object({ id, name: z.string().nullish() }) });
+const meEnvelope = z.object({
+  user: z.object({
+    id,
+    name: z.string().nullish(),
+    email: z.string().max(320).nullish(),
+    role: z.string().max(50).nullish(),
+    active: z.boolean().nullish(),
+    suspended: z.boolean().nullish(),
+  }),
+});
 const customStatusesEnvelope = z.object({
   custom_statuses: z.array(
     z.object({
@@ -500,7 +519,14 @@ export function zendeskResources(api: ZendeskApi): ZendeskResources {
     },
     async getCurrentUser() {
       const r = await api.request('GET', '/api/v2/users/me.json', { schema: meEnvelope });
-      return { id: r.user.id, name: r.user.name ?? null };
+      const u = r.user;
+      return {
+        id: u.id,
+        name: u.name ?? null,
+        email: u.email ?? null,
+        role: u.role ?? null,
+        active: u.active !== false && u.suspended !== true,
+      };
     },
     async listCustomStatuses() {
       const r = await api.request('GET', '/api/v2/custom_statuses.json', { schema: customStatusesEnvelope });
