@@ -1,9 +1,10 @@
-import { desc, eq, ne } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
 import { ERASED_ZENDESK_CREDENTIALS, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, describeError } from '../lib/errors.ts';
+import { liveZendeskConnection } from '../oauth/connections.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
 import { forgetTenantLookups } from '../tenancy/lookup.ts';
@@ -102,16 +103,9 @@ async function findTriggerByTitle(zendesk: ZendeskResources, title: string) {
 }
 
 /** The tenant's current (not revoked) Zendesk connection row, read inside its tenant scope. */
-async function liveConnection(deps: ProvisioningDeps, tenantId: string) {
-  const rows = await withTenant(deps.db, tenantId, (tx) =>
-    tx
-      .select()
-      .from(zendeskConnections)
-      .where(ne(zendeskConnections.status, 'revoked'))
-      .orderBy(desc(zendeskConnections.updatedAt))
-      .limit(1),
-  );
-  return rows[0];
+function liveConnection(deps: ProvisioningDeps, tenantId: string) {
+  // One live connection per tenant is a database invariant (the partial unique index).
+  return withTenant(deps.db, tenantId, (tx) => liveZendeskConnection(tx));
 }
 
 function connectionApi(deps: ProvisioningDeps, tenantId: string, subdomain: string) {

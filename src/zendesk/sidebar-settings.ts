@@ -1,14 +1,10 @@
 import { desc, eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
 import type { Db } from '../db/client.ts';
-import {
-  playbooks,
-  sidebarAppProvisioning,
-  sidebarSettings,
-  zendeskConnections,
-} from '../db/schema/index.ts';
+import { playbooks, sidebarAppProvisioning, sidebarSettings } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../lib/errors.ts';
+import { liveZendeskConnection } from '../oauth/connections.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
 import { createZendeskApi } from './api.ts';
@@ -34,15 +30,9 @@ const STANDARD: TicketStatusChoice[] = ['open', 'pending', 'hold', 'solved'].map
 }));
 
 async function liveSubdomain(db: Db, tenantId: string): Promise<string> {
-  const [conn] = await withTenant(db, tenantId, (tx) =>
-    tx
-      .select({ subdomain: zendeskConnections.subdomain })
-      .from(zendeskConnections)
-      .where(eq(zendeskConnections.status, 'active'))
-      .orderBy(desc(zendeskConnections.updatedAt))
-      .limit(1),
-  );
-  if (!conn) throw new AppError('conflict', 'This tenant has no active Zendesk connection.');
+  const conn = await withTenant(db, tenantId, (tx) => liveZendeskConnection(tx));
+  if (conn?.status !== 'active')
+    throw new AppError('conflict', 'This tenant has no active Zendesk connection.');
   return conn.subdomain;
 }
 
