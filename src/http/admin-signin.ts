@@ -333,14 +333,12 @@ export function adminSignInRoutes() {
       return fail(502, 'Zendesk sign-in failed', `${e.message} Try again in a moment.`);
     } finally {
       // The role is read: the token has done its work.
-      await zendesk
-        .revokeCurrentToken()
-        .catch((e: unknown) =>
-          log.warn('zendesk sign-in token not revoked (it expires by itself)', {
-            subdomain,
-            error: describeError(e),
-          }),
-        );
+      await zendesk.revokeCurrentToken().catch((e: unknown) =>
+        log.warn('zendesk sign-in token not revoked (it expires by itself)', {
+          subdomain,
+          error: describeError(e),
+        }),
+      );
     }
   });
   return app;

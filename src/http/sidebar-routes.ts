@@ -11,14 +11,13 @@ import {
 } from '../zendesk/sidebar-credentials.ts';
 import {
   editDraft,
-  recordInsert,
   regenerateDraft,
   rejectDraft,
   type SidebarDeps,
-  sendDraft,
   sidebarTicketView,
 } from '../zendesk/sidebar-drafts.ts';
 import { draftFeedback } from '../zendesk/sidebar-feedback.ts';
+import { recordInsert, sendDraft } from '../zendesk/sidebar-send.ts';
 import {
   listTicketStatusChoices,
   readSidebarSettings,

@@ -5,7 +5,7 @@ import type { JobQueue } from '../jobs/types.ts';
 import { isAppError } from '../lib/errors.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
-import { replyFailureMessage, sendDraft } from '../zendesk/sidebar-drafts.ts';
+import { replyFailureMessage, sendDraft } from '../zendesk/sidebar-send.ts';
 
 /**
  * "Send to ticket" from Slack: THE sidebar's exactly-once public reply verb (`sendDraft` in

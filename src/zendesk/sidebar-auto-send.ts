@@ -11,7 +11,8 @@ import { withTenant } from '../db/tenant.ts';
 import { describeError } from '../lib/errors.ts';
 import { createZendeskApi } from './api.ts';
 import { zendeskResources } from './resources.ts';
-import { autoSendable, playbookOf, type SidebarDeps, sendDraft } from './sidebar-drafts.ts';
+import { autoSendable, playbookOf, type SidebarDeps } from './sidebar-drafts.ts';
+import { sendDraft } from './sidebar-send.ts';
 
 /**
  * Auto-send (invariant 7): a draft sends itself only when the tenant turned auto-send on for the

@@ -10,7 +10,8 @@ import {
 } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { autoSendDraft, DEFAULT_AUTO_SEND_THRESHOLD } from '../../src/zendesk/sidebar-auto-send.ts';
-import { type SidebarDeps, sendDraft } from '../../src/zendesk/sidebar-drafts.ts';
+import type { SidebarDeps } from '../../src/zendesk/sidebar-drafts.ts';
+import { sendDraft } from '../../src/zendesk/sidebar-send.ts';
 import { testVault } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
