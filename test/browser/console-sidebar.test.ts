@@ -1,13 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { createApp } from '../../src/app.ts';
 import { sidebarSettings } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  SCREENSHOTS,
+  startTestServer,
+  type TestServer,
+} from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import {
@@ -23,8 +27,7 @@ import {
  * tenant's own custom status and a threshold by label, saves, and sees them.
  * Screenshots: test/.output/console-sidebar-*.png.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = new URL('../.output/', import.meta.url).pathname;
+const OUT = SCREENSHOTS;
 const fake = await sidebarZendeskFake('browserstatus');
 useMsw(...fake.handlers);
 
@@ -33,11 +36,10 @@ describe.skipIf(!existsSync(CHROMIUM))('sidebar settings page in headless Chromi
   let tenant: SeededTenant;
   let cookie: string;
   let browser: Browser;
-  let server: ReturnType<typeof serve>;
+  let server: TestServer;
   let origin: string;
 
   beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
     database = await createTestDatabase('pglite');
     const vault = testVault();
     tenant = await seedSidebarTenant(database.db, vault, fake, { ticketId: '94001' });
@@ -50,24 +52,19 @@ describe.skipIf(!existsSync(CHROMIUM))('sidebar settings page in headless Chromi
         via: 'zendesk_oauth',
       })
     ).token;
-    let app: ReturnType<typeof createApp> | undefined;
-    server = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    app = testApp(database, {
+    server = await startTestServer();
+    origin = server.origin;
+    const app = testApp(database, {
       config: testConfig({ PUBLIC_URL: origin }),
       vault,
       tokens: tokenManager(database.db, vault),
     }).app;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    server.serveApp(app);
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await database?.close();
   });
 

@@ -1,8 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { existsSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drafts, jobs } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
@@ -11,6 +9,13 @@ import { createJobQueue } from '../../src/jobs/queue.ts';
 import { ticketJob } from '../../src/pipeline/ticket-job.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
 import { testApp, testVault } from '../helpers/app.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  SCREENSHOTS,
+  startTestServer,
+  type TestServer,
+} from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import {
@@ -30,8 +35,7 @@ import {
  * gives the ticket id and records `ticket.editor.insert`. Our server is the real app on
  * @hono/node-server; Zendesk's API is msw. Screenshots: test/.output/sidebar-*.png.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = new URL('../.output/', import.meta.url).pathname;
+const OUT = SCREENSHOTS;
 
 const acme = await sidebarZendeskFake('acme');
 useMsw(...acme.handlers);
@@ -52,11 +56,10 @@ describe.skipIf(!existsSync(CHROMIUM))('Zendesk sidebar in headless Chromium', (
   let vault: Vault;
   let seeded: SeededTenant;
   let browser: Browser;
-  let server: ReturnType<typeof serve>;
+  let server: TestServer;
   let origin: string;
 
   beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
     database = await createTestDatabase('pglite');
     vault = testVault();
     seeded = await seedSidebarTenant(database.db, vault, acme, { ticketId: '4242' });
@@ -65,26 +68,18 @@ describe.skipIf(!existsSync(CHROMIUM))('Zendesk sidebar in headless Chromium', (
       vault,
       tokens: tokenManager(database.db, vault),
     });
-    server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        // The stand-in Zendesk page is "public" and our test server is on 127.0.0.1: without
-        // this, Chromium's local-network-access checks block the iframe's form post.
-        '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests',
-      ],
-    });
+    server = await startTestServer();
+    server.serveApp(app);
+    origin = server.origin;
+    browser = await launchChromium([
+      // The stand-in Zendesk page is "public" and our test server is on 127.0.0.1: without
+      // this, Chromium's local-network-access checks block the iframe's form post.
+      '--disable-features=LocalNetworkAccessChecks,PrivateNetworkAccessSendPreflights,PrivateNetworkAccessRespectPreflightResults,BlockInsecurePrivateNetworkRequests',
+    ]);
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await database?.close();
   });
 

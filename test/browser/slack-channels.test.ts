@@ -1,9 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { createApp } from '../../src/app.ts';
 import { accounts, slackInstallations } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
@@ -15,6 +12,13 @@ import { createSlackLimiter } from '../../src/slack/web.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
+import {
+  CHROMIUM,
+  launchChromium,
+  SCREENSHOTS,
+  startTestServer,
+  type TestServer,
+} from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { fakeSlackApi } from '../helpers/msw-slack-api.ts';
@@ -25,8 +29,7 @@ import { fakeSlackApi } from '../helpers/msw-slack-api.ts';
  * from the workspace's list, is told beside the field when the account is ambiguous, links it,
  * then unlinks it with the keyboard. Screenshots: test/.output/slack-channels-*.png.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const OUT = new URL('../.output/', import.meta.url).pathname;
+const OUT = SCREENSHOTS;
 const slack = fakeSlackApi();
 useMsw(...slack.handlers);
 
@@ -35,11 +38,10 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
   let tenantId: string;
   let cookie: string;
   let browser: Browser;
-  let server: ReturnType<typeof serve>;
+  let server: TestServer;
   let origin: string;
 
   beforeAll(async () => {
-    mkdirSync(OUT, { recursive: true });
     database = await createTestDatabase('pglite');
     const vault = testVault();
     tenantId = (
@@ -69,13 +71,11 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
     slack.channels.set('CGENERAL1', 'general');
     slack.channels.set('GPRIVATE1', 'vip-escalations');
     // PUBLIC_URL must be the server's own origin (same-origin form posts): known once it listens.
-    let app: ReturnType<typeof createApp> | undefined;
-    server = serve({ fetch: (req) => app!.fetch(req), port: 0, hostname: '127.0.0.1' });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startTestServer();
+    origin = server.origin;
     const config = testConfig({ PUBLIC_URL: origin, SLACK_SIGNING_SECRET: 'browser-secret' });
     const logger = createLogger('silent');
-    app = testApp(database, {
+    const app = testApp(database, {
       config,
       vault,
       tokens: createTokenManager({ db: database.db, vault, config, logger }),
@@ -83,15 +83,12 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
       drafter: createOfflineDrafter(),
       slackLimiter: createSlackLimiter({ perChannelMs: 0 }),
     }).app;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    server.serveApp(app);
+    browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await server?.close();
     await database?.close();
   });
 
