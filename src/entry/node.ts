@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { buildZendeskAppZip } from '../../scripts/package-zendesk-app.ts';
 import { createApp } from '../app.ts';
 import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
@@ -22,6 +21,7 @@ import { postTicketDraftToChannel } from '../slack/ticket-drafts.ts';
 import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
+import { buildZendeskAppZip } from '../zendesk/app-package.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { autoSendDraft } from '../zendesk/sidebar-auto-send.ts';
 import { withAgentReplyMatching } from '../zendesk/sidebar-reply-match.ts';

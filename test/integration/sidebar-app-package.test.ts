@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APP_DIR, buildZendeskAppZip, checkZendeskApp } from '../../scripts/package-zendesk-app.ts';
+import { APP_DIR, buildZendeskAppZip, checkZendeskApp } from '../../src/zendesk/app-package.ts';
 
 /** The rules Zendesk applies to an app package (zcli's validation needs Zendesk's servers). */
 const copy = () => {

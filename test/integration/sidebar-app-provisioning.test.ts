@@ -1,6 +1,5 @@
 import { HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildZendeskAppZip } from '../../scripts/package-zendesk-app.ts';
 import {
   auditEvents,
   sidebarAppProvisioning,
@@ -13,6 +12,7 @@ import { createLogger } from '../../src/lib/logger.ts';
 import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import type { Vault } from '../../src/tenancy/vault.ts';
+import { buildZendeskAppZip } from '../../src/zendesk/app-package.ts';
 import { disconnectZendesk, provisionZendesk } from '../../src/zendesk/provisioning.ts';
 import { MANUAL_UPLOAD_HINT, SIDEBAR_APP_NAME } from '../../src/zendesk/sidebar-app.ts';
 import { testConfig, testVault } from '../helpers/app.ts';
