@@ -1,4 +1,4 @@
-import { and, count, gte, sql } from 'drizzle-orm';
+import { count, gte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Tx } from '../db/client.ts';
 import { drafts, llmUsage } from '../db/schema/index.ts';
@@ -58,7 +58,7 @@ export async function quotaUsage(tx: Tx, limits: Limits | undefined, now: Date):
             cost: sql<string>`coalesce(sum(${llmUsage.costMicroUsd}), 0)::text`,
           })
           .from(llmUsage)
-          .where(and(gte(llmUsage.createdAt, monthStart(now))));
+          .where(gte(llmUsage.createdAt, monthStart(now)));
   return {
     draftsToday: Number(d?.n ?? 0),
     modelTokensThisMonth: Number(m?.tokens ?? 0),
