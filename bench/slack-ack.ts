@@ -21,6 +21,7 @@ import { withTenant } from '../src/db/tenant.ts';
 import { createJobQueue } from '../src/jobs/queue.ts';
 import { createWorker } from '../src/jobs/worker.ts';
 import { createLogger } from '../src/lib/logger.ts';
+import { UNLIMITED } from '../src/limits/upstream.ts';
 import type { TokenProvider } from '../src/oauth/token-provider.ts';
 import { createOfflineDrafter } from '../src/pipeline/drafting/offline.ts';
 import { createAskHandler } from '../src/slack/ask.ts';
@@ -28,7 +29,6 @@ import { SLACK_ASK_JOB_KIND } from '../src/slack/ask-job.ts';
 import { createSlackBolt } from '../src/slack/bolt.ts';
 import { registerSlackListeners } from '../src/slack/listeners.ts';
 import { updateSlackSettings } from '../src/slack/settings.ts';
-import { createSlackLimiter } from '../src/slack/web.ts';
 import { createTenant } from '../src/tenancy/tenants.ts';
 import { createVault, generateMasterKey } from '../src/tenancy/vault.ts';
 
@@ -93,7 +93,7 @@ const streamThread = new Map<string, string>();
 let seq = 0;
 
 const queue = createJobQueue();
-const limiter = createSlackLimiter({ perChannelMs: 0 });
+const limiter = UNLIMITED;
 const drafter = createOfflineDrafter();
 const worker = createWorker({
   database,

@@ -6,6 +6,7 @@ import { appliedMigrations, EXPECTED_MIGRATIONS } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { createWorker } from '../jobs/worker.ts';
+import { createUpstreamLimiter } from '../limits/upstream.ts';
 import { startTokenSweep } from '../oauth/sweep.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
 import { systemResolver } from '../pipeline/context/net-guard.ts';
@@ -18,7 +19,6 @@ import { SLACK_ACTION_JOB_KIND, SLACK_ASK_JOB_KIND } from '../slack/ask-job.ts';
 import { createSlackBolt } from '../slack/bolt.ts';
 import { registerSlackListeners } from '../slack/listeners.ts';
 import { postTicketDraftToChannel } from '../slack/ticket-drafts.ts';
-import { createSlackLimiter } from '../slack/web.ts';
 import { startPurgeSweep } from '../tenancy/deletion.ts';
 import { createLocalLoginLinks, ensureLocalTenant } from '../tenancy/sessions.ts';
 import { buildZendeskAppZip } from '../zendesk/app-package.ts';
@@ -71,8 +71,11 @@ const tokens = createTokenManager({ db: rt.database.db, vault: rt.vault, config,
 const localLogin = rt.database.kind === 'pglite' ? createLocalLoginLinks() : undefined;
 // Drafts: OpenAI when OPENAI_API_KEY is set, else the offline drafter.
 const drafter = drafterFromConfig(config);
-// Slack: Bolt behind POST /slack/events (listeners enqueue slack.ask jobs), one limiter per process.
-const slackLimiter = createSlackLimiter();
+// Every tenant's limits toward Zendesk, Slack and the model, shared with every other process
+// through the database (src/limits/upstream.ts).
+const limits = createUpstreamLimiter({ db: rt.database.db });
+// Slack: Bolt behind POST /slack/events (listeners enqueue slack.ask jobs).
+const slackLimiter = limits;
 const slackBolt = config.SLACK_SIGNING_SECRET
   ? createSlackBolt({ db: rt.database.db, tokens, logger: rt.logger })
   : undefined;
@@ -119,6 +122,7 @@ const pipelineDeps = {
   tokens,
   drafter,
   logger: rt.logger,
+  limits,
   allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
   // Tenant Context API calls check addresses at connect time too (no DNS rebinding).
   contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),

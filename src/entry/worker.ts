@@ -7,6 +7,7 @@ import { claimAndRunOnce } from '../jobs/sweep-once.ts';
 import type { JobHandler } from '../jobs/types.ts';
 import { describeError } from '../lib/errors.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
+import { createUpstreamLimiter } from '../limits/upstream.ts';
 import { sweepExpiringTokens } from '../oauth/sweep.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
 import { createWorkersResolver } from '../pipeline/context/workers-resolver.ts';
@@ -118,6 +119,8 @@ function services(iso: Isolate, database: Database) {
   const { config, vault, logger } = iso;
   const tokens = createTokenManager({ db: database.db, vault, config, logger });
   const drafter = drafterFromConfig(config);
+  // The tenants' shared limits toward Zendesk and the model (in the database, so every isolate agrees).
+  const limits = createUpstreamLimiter({ db: database.db });
   const handlers: Record<string, JobHandler> = {
     // Agents' public replies are matched to inserted drafts (src/zendesk/sidebar-reply-match.ts), not drafted.
     [TICKET_JOB_KIND]: withAgentReplyMatching(
@@ -127,6 +130,7 @@ function services(iso: Isolate, database: Database) {
         tokens,
         drafter,
         logger,
+        limits,
         allowPrivateContextApi: config.CONTEXT_API_ALLOW_PRIVATE,
         // No pinned look-up on workerd: name check + DNS-over-HTTPS + Cloudflare's egress (see the file).
         resolver: createWorkersResolver(),

@@ -1,9 +1,10 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { describeError } from '../lib/errors.ts';
+import { createUpstreamLimiter } from '../limits/upstream.ts';
 import { handleCommand, handleInteraction, type InteractionDeps } from '../slack/interactions.ts';
 import { isSslCheck, verifySlackSignature } from '../slack/verify.ts';
-import { createSlackLimiter, type SlackLimiter } from '../slack/web.ts';
+import type { SlackLimiter } from '../slack/web.ts';
 import { errorResponse } from './errors.ts';
 import type { AppDeps, AppEnv } from './types.ts';
 
@@ -42,13 +43,13 @@ async function verified(c: Context<AppEnv>): Promise<Response | URLSearchParams>
   return new URLSearchParams(text);
 }
 
-/** The app's Slack limiter; one per app when the entry passed none. */
+/** The app's upstream limiter (shared by every process through the database); one per app when the entry passed none. */
 const fallbackLimiters = new WeakMap<AppDeps, SlackLimiter>();
 function limiterOf(d: AppDeps): SlackLimiter {
   if (d.slackLimiter) return d.slackLimiter;
   let l = fallbackLimiters.get(d);
   if (!l) {
-    l = createSlackLimiter();
+    l = createUpstreamLimiter({ db: d.database.db });
     fallbackLimiters.set(d, l);
   }
   return l;

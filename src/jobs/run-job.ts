@@ -16,6 +16,8 @@ export interface WorkerStats {
   succeeded: number;
   /** Failed attempts put back in the queue with a delay. */
   retried: number;
+  /** Jobs put back, attempt kept, because their tenant's limits held a call back. */
+  deferred: number;
   /** Jobs this worker dead-lettered. */
   dead: number;
   /** Claims whose lease was gone when the worker came to use or complete them. */
@@ -123,11 +125,17 @@ export async function runClaimedJob(
   } catch (e) {
     clearInterval(heartbeat);
     const error = describeError(e).slice(0, 2000);
-    const final = (isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts;
+    // Held back by the tenant's own limits (a pause, an open breaker): the call was never made,
+    // so the job keeps its attempt and waits, however many attempts it has had.
+    const keep = isRetryLater(e) && e.keepsAttempt;
+    const final = !keep && ((isAppError(e) && !e.retryable) || c.attempt >= c.maxAttempts);
     const retryAt = final ? null : nextRunAt(ctx, c.attempt, e);
-    if (!(await failJob(db, c, error, retryAt, now()))) {
+    if (!(await failJob(db, c, error, retryAt, now(), { keepAttempt: keep }))) {
       stats.lostLeases++;
       log.warn('job failed after its lease was lost; its new owner decides its state', { error });
+    } else if (retryAt && keep) {
+      stats.deferred++;
+      log.info("job deferred by its tenant's limits", { error, retryAt: retryAt.toISOString() });
     } else if (retryAt) {
       stats.retried++;
       log.warn('job failed; will retry', { error, retryAt: retryAt.toISOString() });

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.ts';
 import { jobs } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -80,6 +80,7 @@ export async function failJob(
   error: string,
   retryAt: Date | null,
   now: Date,
+  opts: { keepAttempt?: boolean } = {},
 ): Promise<boolean> {
   const rows = await withTenant(db, c.tenantId, (tx) =>
     tx
@@ -89,6 +90,7 @@ export async function failJob(
           ? {
               status: 'queued',
               runAt: retryAt,
+              ...(opts.keepAttempt ? { attempts: sql`greatest(${jobs.attempts} - 1, 0)` } : {}),
               lastError: error,
               leaseOwner: null,
               leaseUntil: null,

@@ -47,7 +47,7 @@ export async function claimAndRunOnce(opts: SweepOnceOptions): Promise<WorkerSta
     maxMs: opts.backoff?.maxMs ?? 15 * 60_000,
     random: opts.random ?? Math.random,
   };
-  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, dead: 0, lostLeases: 0 };
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, deferred: 0, dead: 0, lostLeases: 0 };
   const owner = `${opts.ownerPrefix ?? 'cf'}_${randomToken(6)}`;
   const { jobs: claimed } = await claimJobs(db, {
     slots: opts.slots ?? 4,

@@ -107,7 +107,7 @@ export function createWorker(opts: WorkerOptions): Worker {
       'worker needs concurrency >= 1, perTenantConcurrency >= 1, leaseMs >= 100',
     );
 
-  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, dead: 0, lostLeases: 0 };
+  const stats: WorkerStats = { claimed: 0, succeeded: 0, retried: 0, deferred: 0, dead: 0, lostLeases: 0 };
   const inflight = new Map<string, { done: Promise<void>; abort: AbortController }>();
   let cursor = '';
   let claimSeq = 0;

@@ -105,14 +105,22 @@ export function describeError(e: unknown): string {
 /**
  * A retryable failure that says when to try again (an upstream's `Retry-After`, a model's rate
  * limit). The job worker reschedules the job at `retryAt` instead of its own backoff, also when
- * that is far off (minutes), up to the worker's cap for such hints.
+ * that is far off (minutes), up to the worker's cap for such hints. `keepsAttempt`: the call was
+ * never made (held back by the tenant's own limits, src/limits/upstream.ts), so the job keeps the
+ * attempt it was given and is not dead-lettered for it.
  */
 export class RetryLaterError extends AppError {
   readonly retryAt: Date;
+  readonly keepsAttempt: boolean;
   constructor(
     message: string,
     retryAt: Date,
-    opts: { code?: ErrorCode; cause?: unknown; detail?: Record<string, unknown> } = {},
+    opts: {
+      code?: ErrorCode;
+      cause?: unknown;
+      detail?: Record<string, unknown>;
+      keepsAttempt?: boolean;
+    } = {},
   ) {
     super(opts.code ?? 'rate_limited', message, {
       retryable: true,
@@ -121,6 +129,7 @@ export class RetryLaterError extends AppError {
     });
     this.name = 'RetryLaterError';
     this.retryAt = retryAt;
+    this.keepsAttempt = opts.keepsAttempt ?? false;
   }
 }
 

@@ -7,6 +7,7 @@ import type { JobContext, JobHandler } from '../jobs/types.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { UpstreamLimiter } from '../limits/upstream.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
 import type { Vault } from '../tenancy/vault.ts';
@@ -47,6 +48,8 @@ export interface TicketPipelineDeps {
   tokens: TokenProvider;
   drafter: Drafter;
   logger: Logger;
+  /** The tenant's shared limits toward Zendesk and the model (src/limits/upstream.ts); none without. */
+  limits?: UpstreamLimiter;
   /** The clock of every step (drafts, context fetch times, effect leases). Default: the system clock. */
   now?: () => Date;
   /** Lease of the note's effect claim (default DEFAULT_EFFECT_LEASE_MS; tests shorten it). */
@@ -119,6 +122,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
         tokens: deps.tokens,
         timeoutMs,
         now,
+        ...(deps.limits ? { limiter: deps.limits } : {}),
         ...(maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs }),
       }),
     );
@@ -156,6 +160,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       attempt: job.attempt,
       ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
       onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
+      limits: deps.limits,
       ...(p.instruction ? { instruction: p.instruction } : {}),
     });
     // Check and write in one transaction: the guard's verdict on the directory it read, then

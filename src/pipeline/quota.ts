@@ -18,6 +18,13 @@ export const limitsSchema = z
     modelTokensPerMonth: z.number().int().min(0).max(1e12).optional(),
     /** USD (the usage API reports micro-USD). */
     modelCostUsdPerMonth: z.number().min(0).max(10_000_000).optional(),
+    // Rates, enforced per call by the shared limiter (src/limits/upstream.ts, read there in SQL):
+    /** Zendesk requests a minute for us (default: Zendesk's stated plan limit less the headroom). */
+    zendeskRequestsPerMinute: z.number().int().min(1).max(100_000).optional(),
+    /** Share of Zendesk's stated limit left to the tenant's other integrations (default 20). */
+    zendeskHeadroomPercent: z.number().int().min(0).max(90).optional(),
+    /** Model tokens a minute (default 400,000). */
+    modelTokensPerMinute: z.number().int().min(1_000).max(100_000_000).optional(),
   })
   .strict();
 export type Limits = z.infer<typeof limitsSchema>;
@@ -41,7 +48,13 @@ const monthStart = (now: Date) => new Date(Date.UTC(now.getUTCFullYear(), now.ge
 
 /** The tenant's usage against its limits, read in its transaction (nothing is read without limits). */
 export async function quotaUsage(tx: Tx, limits: Limits | undefined, now: Date): Promise<QuotaUsage | null> {
-  if (!limits || Object.keys(limits).length === 0) return null;
+  if (
+    !limits ||
+    (limits.draftsPerDay === undefined &&
+      limits.modelTokensPerMonth === undefined &&
+      limits.modelCostUsdPerMonth === undefined)
+  )
+    return null;
   const [d] =
     limits.draftsPerDay === undefined
       ? [{ n: 0 }]

@@ -95,7 +95,13 @@ export async function processActionJob(deps: SlackJobDeps, job: JobContext): Pro
 
   if (p.action === 'send') {
     const api = setup.subdomain
-      ? createZendeskApi({ tenantId, subdomain: setup.subdomain, tokens: deps.tokens, timeoutMs: 10_000 })
+      ? createZendeskApi({
+          tenantId,
+          subdomain: setup.subdomain,
+          tokens: deps.tokens,
+          limiter: deps.limiter,
+          timeoutMs: 10_000,
+        })
       : null;
     const agent = await zendeskAgentFor(web, api, p.user, setup.installTeamId);
     if (!agent.ok) {

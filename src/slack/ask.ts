@@ -115,6 +115,7 @@ function zendeskFor(deps: SlackJobDeps, tenantId: string, subdomain: string | nu
       tenantId,
       subdomain,
       tokens: deps.tokens,
+      limiter: deps.limiter,
       timeoutMs,
       ...(deps.now ? { now: deps.now } : {}),
     }),
@@ -407,6 +408,7 @@ async function draftOnce(
     context,
     now: now(),
     model: settings.drafting.model,
+    limits: deps.limiter,
   });
   await withTenant(db, a.tenantId, async (tx) => {
     const guard = await guardDraft(tx, a.route, draft.reply);

@@ -1,16 +1,19 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors.ts';
+import { SLACK_TIERS, UpstreamDeferredError, type UpstreamLimiter } from '../limits/upstream.ts';
 
 /**
  * A small Slack Web API caller for jobs (form-encoded POST to `https://slack.com/api/{method}`,
  * objects JSON-encoded as Slack's SDK does; `ok: false` is an error; vendor shapes are parsed by
- * the caller with zod). Limits, in this process (the limits issue replaces it with the shared
- * limiter):
+ * the caller with zod). Limits, shared by every process (src/limits/upstream.ts):
  *
- * - `chat.postMessage` / `chat.postEphemeral` / `chat.startStream`: at most one per second per
- *   channel per tenant (Slack's documented per-channel rate); later calls wait their turn.
- * - a 429 pauses THAT tenant's calls for `Retry-After` seconds (never every tenant), and the call
- *   fails with a retryable AppError carrying `retryAfterMs`, so the job is rescheduled.
+ * - each method spends a token of the tenant's bucket for its Slack tier (SLACK_TIERS);
+ * - `chat.postMessage` / `chat.postEphemeral` / `chat.startStream` also one of the channel's
+ *   bucket: about one a second per channel per tenant (Slack's documented per-channel rate);
+ * - a 429 pauses THAT tenant's calls of that tier for `Retry-After` seconds in every process
+ *   (never another tenant's), and the call fails with UpstreamDeferredError, so the job is
+ *   rescheduled for then without spending an attempt; 5xx and no answer count toward the
+ *   tenant's Slack breaker.
  */
 export interface SlackWeb {
   call<T extends z.ZodType>(method: string, args: Record<string, unknown>, schema?: T): Promise<z.infer<T>>;
@@ -18,47 +21,13 @@ export interface SlackWeb {
 
 const okSchema = z.looseObject({ ok: z.boolean(), error: z.string().optional() });
 
-export interface SlackLimiter {
-  /** Waits until a call of `method` in `channel` may go out for this tenant. */
-  acquire(tenantId: string, method: string, channel: string | undefined): Promise<void>;
-  /** Records a 429 for this tenant. */
-  pause(tenantId: string, untilMs: number): void;
-  pausedUntil(tenantId: string): number;
-}
+/**
+ * Slack's limits are the tenant's shared upstream limits (src/limits/upstream.ts): a bucket per
+ * method tier (SLACK_TIERS) and, for posts, one per channel (about one a second).
+ */
+export type SlackLimiter = UpstreamLimiter;
 
 const PER_CHANNEL = new Set(['chat.postMessage', 'chat.postEphemeral', 'chat.startStream']);
-
-export function createSlackLimiter(
-  opts: { now?: () => number; sleep?: (ms: number) => Promise<void>; perChannelMs?: number } = {},
-): SlackLimiter {
-  const now = opts.now ?? Date.now;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const spacing = opts.perChannelMs ?? 1000;
-  const nextSlot = new Map<string, number>();
-  const paused = new Map<string, number>();
-  return {
-    async acquire(tenantId, method, channel) {
-      const pause = paused.get(tenantId) ?? 0;
-      if (pause > now()) {
-        throw new AppError('rate_limited', 'Slack asked us to slow down for this workspace.', {
-          retryable: true,
-          detail: { retryAfterMs: pause - now() },
-        });
-      }
-      if (!channel || !PER_CHANNEL.has(method)) return;
-      const key = `${tenantId}|${channel}`;
-      const t = now();
-      const slot = Math.max(t, nextSlot.get(key) ?? 0);
-      nextSlot.set(key, slot + spacing);
-      if (nextSlot.size > 10_000) for (const [k, v] of nextSlot) if (v < t) nextSlot.delete(k);
-      if (slot > t) await sleep(slot - t);
-    },
-    pause(tenantId, untilMs) {
-      paused.set(tenantId, Math.max(untilMs, paused.get(tenantId) ?? 0));
-    },
-    pausedUntil: (tenantId) => paused.get(tenantId) ?? 0,
-  };
-}
 
 function formBody(args: Record<string, unknown>): string {
   const p = new URLSearchParams();
@@ -81,25 +50,38 @@ export function createSlackWeb(opts: {
   return {
     async call(method, args, schema) {
       const channel = typeof args.channel === 'string' ? args.channel : undefined;
-      await opts.limiter.acquire(opts.tenantId, method, channel);
-      const res = await doFetch(`https://slack.com/api/${method}`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${opts.token}`,
-          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-        },
-        body: formBody(args),
-        redirect: 'manual',
-      });
+      const tier = SLACK_TIERS[method] ?? 'tier3';
+      const permit = await opts.limiter.acquire(opts.tenantId, { upstream: 'slack', key: tier });
+      if (channel && PER_CHANNEL.has(method))
+        await opts.limiter.acquire(
+          opts.tenantId,
+          { upstream: 'slack', key: `channel:${channel}` },
+          { maxWaitMs: 5_000 },
+        );
+      let res: Response;
+      try {
+        res = await doFetch(`https://slack.com/api/${method}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${opts.token}`,
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+          },
+          body: formBody(args),
+          redirect: 'manual',
+        });
+      } catch (cause) {
+        await permit.failed(`no answer to ${method}`);
+        throw new AppError('upstream_error', `Slack did not answer ${method}.`, { retryable: true, cause });
+      }
       if (res.status === 429) {
         const seconds = Number(res.headers.get('retry-after'));
         const ms = (Number.isFinite(seconds) && seconds > 0 ? seconds : 30) * 1000;
-        opts.limiter.pause(opts.tenantId, now() + ms);
-        throw new AppError('rate_limited', `Slack rate-limited ${method}.`, {
-          retryable: true,
-          detail: { retryAfterMs: ms, method },
-        });
+        const retryAt = new Date(now() + ms);
+        await permit.throttled(retryAt);
+        throw new UpstreamDeferredError('slack', 'paused', retryAt);
       }
+      if (res.status >= 500) await permit.failed(`${res.status} to ${method}`);
+      else await permit.ok();
       if (!res.ok) {
         throw new AppError('upstream_error', `Slack ${method} answered HTTP ${res.status}.`, {
           retryable: res.status >= 500,

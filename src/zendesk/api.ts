@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { AppError } from '../lib/errors.ts';
 import { discardBody, readStreamCapped } from '../lib/http.ts';
+import type { UpstreamLimiter } from '../limits/upstream.ts';
+import { UpstreamDeferredError } from '../limits/upstream.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 
 /**
@@ -68,6 +70,23 @@ export interface ZendeskApiOptions {
   timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
+  /**
+   * The tenant's limits toward Zendesk, shared by every process (src/limits/upstream.ts): each
+   * request takes a permit first and reports its answer (a 429 pauses the tenant's Zendesk calls
+   * everywhere; 5xx and timeouts count toward its breaker). Without it, no limits apply.
+   */
+  limiter?: UpstreamLimiter;
+}
+
+/** Zendesk's X-Rate-Limit (the account's requests a minute) and X-Rate-Limit-Remaining, when sent. */
+function rateHeaders(res: Response): { limitPerMinute?: number; remaining?: number } {
+  const num = (v: string | null) => (v !== null && /^\d{1,7}$/.test(v.trim()) ? Number(v.trim()) : undefined);
+  const limitPerMinute = num(res.headers.get('x-rate-limit'));
+  const remaining = num(res.headers.get('x-rate-limit-remaining'));
+  return {
+    ...(limitPerMinute === undefined ? {} : { limitPerMinute }),
+    ...(remaining === undefined ? {} : { remaining }),
+  };
 }
 
 export const ZENDESK_SUBDOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -104,6 +123,11 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
     const multipart = body instanceof FormData;
     let refreshed = false;
     for (let attempt = 0; attempt < 4; attempt++) {
+      const permit = await opts.limiter?.acquire(
+        opts.tenantId,
+        { upstream: 'zendesk' },
+        { maxWaitMs: Math.min(maxWait, 2_000) },
+      );
       const token = await opts.tokens.getAccessToken(opts.tenantId, 'zendesk');
       let res: Response;
       try {
@@ -119,12 +143,16 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
           redirect: 'manual',
         });
       } catch (cause) {
+        // A short deadline of our own (the context loader's) is not Zendesk failing.
+        const ownDeadline = (cause as Error)?.name === 'TimeoutError' && (opts.timeoutMs ?? 15_000) < 5_000;
+        if (!ownDeadline) await permit?.failed(`no answer to ${method} ${url.pathname}`);
         throw new ZendeskApiError('upstream_error', `Zendesk did not answer ${method} ${url.pathname}`, {
           retryable: true,
           cause,
         });
       }
       if (res.status === 401 && !refreshed) {
+        await permit?.ok();
         refreshed = true;
         await discardBody(res);
         opts.tokens.invalidate?.(opts.tenantId, 'zendesk');
@@ -135,16 +163,22 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
         const retryAt = retryAfterDate(res.headers.get('retry-after'), t);
         const waitMs = retryAt.getTime() - t.getTime();
         await discardBody(res);
+        // Every process holds this tenant's Zendesk calls until then (other tenants' are untouched).
+        await permit?.throttled(retryAt, rateHeaders(res));
         if (waitMs <= maxWait && attempt < 3) {
           await sleep(waitMs);
           continue;
         }
+        // With limits, the job waits for that moment without spending an attempt.
+        if (permit) throw new UpstreamDeferredError('zendesk', 'paused', retryAt);
         throw new ZendeskApiError(
           res.status === 429 ? 'rate_limited' : 'upstream_error',
           res.status === 429 ? 'Zendesk rate limit reached' : 'Zendesk is unavailable for now',
           { upstreamStatus: res.status, retryable: true, retryAt, now: t },
         );
       }
+      if (res.status >= 500) await permit?.failed(`${res.status} to ${method} ${url.pathname}`);
+      else await permit?.ok(rateHeaders(res));
       return res;
     }
     throw new ZendeskApiError('upstream_error', 'Zendesk kept refusing the request', { retryable: true });

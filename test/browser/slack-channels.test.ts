@@ -5,10 +5,10 @@ import { accounts, slackInstallations } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { UNLIMITED } from '../../src/limits/upstream.ts';
 import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
 import { readSlackSettings } from '../../src/slack/settings.ts';
-import { createSlackLimiter } from '../../src/slack/web.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
@@ -81,7 +81,7 @@ describe.skipIf(!existsSync(CHROMIUM))('Slack channels page in headless Chromium
       tokens: createTokenManager({ db: database.db, vault, config, logger }),
       queue: createJobQueue(),
       drafter: createOfflineDrafter(),
-      slackLimiter: createSlackLimiter({ perChannelMs: 0 }),
+      slackLimiter: UNLIMITED,
     }).app;
     server.serveApp(app);
     browser = await launchChromium();

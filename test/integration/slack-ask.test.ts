@@ -13,6 +13,7 @@ import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createWorker } from '../../src/jobs/worker.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { createUpstreamLimiter, UNLIMITED } from '../../src/limits/upstream.ts';
 import { processTicketJob } from '../../src/pipeline/process-ticket.ts';
 import { updateSettings } from '../../src/pipeline/tenant-config.ts';
 import { createActionHandler } from '../../src/slack/actions.ts';
@@ -22,7 +23,7 @@ import { createSlackBolt } from '../../src/slack/bolt.ts';
 import { registerSlackListeners } from '../../src/slack/listeners.ts';
 import { readSlackSettings, updateSlackSettings } from '../../src/slack/settings.ts';
 import { postTicketDraftToChannel } from '../../src/slack/ticket-drafts.ts';
-import { createSlackLimiter, createSlackWeb } from '../../src/slack/web.ts';
+import { createSlackWeb } from '../../src/slack/web.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -135,7 +136,7 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
 
     const queue = createJobQueue();
     const logger = createLogger('silent');
-    const limiter = createSlackLimiter({ perChannelMs: 0 });
+    const limiter = UNLIMITED;
     jobDeps = { ...p.deps, limiter, queue, publicUrl: 'https://copilot.test' };
     worker = createWorker({
       database,
@@ -628,7 +629,7 @@ describe.each(backends())('Ask in Slack on %s', (backend) => {
   });
 
   it('a 429 with Retry-After pauses that tenant only', async () => {
-    const limiter = createSlackLimiter({ perChannelMs: 0 });
+    const limiter = createUpstreamLimiter({ db: database.db });
     const a = createSlackWeb({ tenantId: p.tenantId, token: 'xoxb-tenant-a', limiter });
     const b = createSlackWeb({ tenantId: tenantB, token: 'xoxb-tenant-b', limiter });
     slack.failNext.set('chat.postMessage', { status: 429, headers: { 'retry-after': '30' } });

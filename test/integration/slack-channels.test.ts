@@ -4,11 +4,11 @@ import { accounts, auditEvents, slackInstallations } from '../../src/db/schema/i
 import { withTenant } from '../../src/db/tenant.ts';
 import { createJobQueue } from '../../src/jobs/queue.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import { UNLIMITED } from '../../src/limits/upstream.ts';
 import { createTokenManager } from '../../src/oauth/token-manager.ts';
 import { createOfflineDrafter } from '../../src/pipeline/drafting/offline.ts';
 import { resolveAccountEvidence } from '../../src/slack/resolve-account.ts';
 import { readSlackSettings, updateSlackSettings } from '../../src/slack/settings.ts';
-import { createSlackLimiter } from '../../src/slack/web.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testConfig, testVault } from '../helpers/app.ts';
@@ -96,7 +96,7 @@ describe.each(backends())('Slack channel links on %s', (backend) => {
       tokens: createTokenManager({ db: database.db, vault, config, logger }),
       queue: createJobQueue(),
       drafter: createOfflineDrafter(),
-      slackLimiter: createSlackLimiter({ perChannelMs: 0 }),
+      slackLimiter: UNLIMITED,
     }).app;
   });
   afterAll(() => database?.close());

@@ -5,5 +5,6 @@ export * from './connections.ts';
 export * from './directory.ts';
 export * from './drafts.ts';
 export * from './jobs.ts';
+export * from './limits.ts';
 export * from './sidebar.ts';
 export * from './tenants.ts';

@@ -1,4 +1,4 @@
-import { AppError, describeError } from '../../lib/errors.ts';
+import { AppError, describeError, isRetryLater } from '../../lib/errors.ts';
 import { createOfflineDrafter } from './offline.ts';
 import type { Drafter, DraftInput, DraftResult, LlmUsage } from './types.ts';
 
@@ -21,6 +21,8 @@ export function createFallbackDrafter(primary: Drafter, fallback: Drafter = crea
       try {
         return await primary.draft(input);
       } catch (e) {
+        // Held back by the tenant's limits (a pause, an open breaker): the job waits for the model.
+        if (isRetryLater(e) && e.keepsAttempt) throw e;
         const failure = modelFailure(e);
         const usage = failedUsage(e);
         const last =

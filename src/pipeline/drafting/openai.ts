@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
-import { AppError, RetryLaterError, retryAfterMs } from '../../lib/errors.ts';
+import { AppError, isRetryLater, RetryLaterError, retryAfterMs } from '../../lib/errors.ts';
 import { randomToken } from '../../lib/ids.ts';
+import { UpstreamDeferredError } from '../../limits/upstream.ts';
 import { type ContextFact, type Visibility, visibleAt } from '../types.ts';
 import { createFallbackDrafter } from './fallback.ts';
 import { detectLanguage, LANGUAGE_NAMES } from './language.ts';
@@ -304,6 +305,12 @@ export function createOpenAiDrafter(opts: OpenAiDrafterOptions): Drafter {
     name: 'openai',
     async draft(input: DraftInput): Promise<DraftResult> {
       const prompt = buildDraftPrompt(input);
+      // The tenant's model tokens a minute (src/limits/upstream.ts), charged at an estimate of the
+      // prompt (about 4 characters a token) plus the longest answer we expect.
+      const permit = await input.limits?.acquire(input.tenantId, {
+        upstream: 'model',
+        cost: Math.ceil((prompt.system.length + prompt.user.length) / 4) + 800,
+      });
       let completion: OpenAI.Chat.Completions.ChatCompletion;
       try {
         completion = await (await sdk()).chat.completions.create({
@@ -319,8 +326,18 @@ export function createOpenAiDrafter(opts: OpenAiDrafterOptions): Drafter {
           },
         });
       } catch (cause) {
-        throw requestError(cause, (opts.now ?? (() => new Date()))());
+        const error = requestError(cause, (opts.now ?? (() => new Date()))());
+        const failure = error.detail?.modelFailure;
+        if (failure === 'rate_limited' && permit) {
+          const retryAt = isRetryLater(error) ? error.retryAt : new Date(Date.now() + 20_000);
+          await permit.throttled(retryAt);
+          throw new UpstreamDeferredError('model', 'paused', retryAt);
+        }
+        if (failure === 'server_error' || failure === 'unavailable') await permit?.failed(error.message);
+        else await permit?.ok();
+        throw error;
       }
+      await permit?.ok();
       const model = completion.model || input.model;
       const promptTokens = completion.usage?.prompt_tokens ?? 0;
       const completionTokens = completion.usage?.completion_tokens ?? 0;

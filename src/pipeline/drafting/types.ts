@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { UpstreamLimiter } from '../../limits/upstream.ts';
 import type { AccountContext, PipelineTicket } from '../types.ts';
 
 /** What a drafter receives: the ticket, the level-filtered context and the tenant's model choice. */
@@ -22,6 +23,8 @@ export interface DraftInput {
    * formal", "in German"). Written by a signed-in agent, not the requester; at most 300 characters.
    */
   instruction?: string | undefined;
+  /** The tenant's shared limits; a model-backed drafter takes a permit per call (src/limits/upstream.ts). */
+  limits?: UpstreamLimiter | undefined;
 }
 
 export interface LlmUsage {
