@@ -150,7 +150,8 @@ export function adminConfigRoutes() {
       const i = parsed.error.issues[0]!;
       return errorResponse(c, 'invalid_body', `${i.path.join('.') || 'query'}: ${i.message}`);
     }
-    return c.json(await run(c, (ctx) => usageReport(ctx.tx, parsed.data)));
+    const at = c.get('deps').now?.() ?? new Date();
+    return c.json(await run(c, (ctx) => usageReport(ctx.tx, parsed.data, at)));
   });
   app.get('/admin/api/context-api', async (c) => c.json(await run(c, (ctx) => readContextApi(ctx.tx))));
   put('/admin/api/directory', directorySchema, (ctx, input) => syncDirectory(ctx, input));

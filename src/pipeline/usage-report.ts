@@ -1,7 +1,11 @@
-import { sql } from 'drizzle-orm';
+import { and, gte, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { rowsOf, type Tx } from '../db/client.ts';
+import { upstreamUsage } from '../db/schema/index.ts';
+import { limitsState } from '../limits/state.ts';
 import { MODEL_PRICES, modelPrice } from './drafting/openai.ts';
+import { quotaReached, quotaUsage } from './quota.ts';
+import { readPipelineSettings } from './settings.ts';
 
 /**
  * A tenant's usage and model cost over a period, in day or month buckets (UTC), read in its own
@@ -61,7 +65,18 @@ export interface UsageBucket {
     unpriced: boolean;
   }[];
   costMicroUsd: number;
+  /** Per upstream: calls made, calls our limits held back, 429s, failures, breaker openings. */
+  upstream: Record<string, UpstreamCounts>;
 }
+
+export interface UpstreamCounts {
+  calls: number;
+  deferred: number;
+  throttled: number;
+  failures: number;
+  breakerOpenings: number;
+}
+const UPSTREAM_FIELDS = ['calls', 'deferred', 'throttled', 'failures', 'breakerOpenings'] as const;
 
 const bump = (r: Record<string, number>, k: string, n: number) => {
   r[k] = (r[k] ?? 0) + n;
@@ -81,7 +96,13 @@ function bucketStarts(q: UsageQuery): string[] {
   return out;
 }
 
-export async function usageReport(tx: Tx, q: UsageQuery) {
+async function quotaState(tx: Tx, now: Date) {
+  const { limits } = await readPipelineSettings(tx);
+  const used = await quotaUsage(tx, limits, now);
+  return { limits: limits ?? {}, used, reached: quotaReached(limits, used) };
+}
+
+export async function usageReport(tx: Tx, q: UsageQuery, now: Date = new Date()) {
   const from = new Date(`${q.from}T00:00:00Z`);
   const until = new Date(Date.parse(`${q.to}T00:00:00Z`) + 86_400_000);
   const unit = q.granularity === 'day' ? sql.raw(`'day'`) : sql.raw(`'month'`);
@@ -107,6 +128,7 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
         drafts: { total: 0, bySource: {}, byStatus: {}, byDrafter: {}, byRoute: {} },
         models: [],
         costMicroUsd: 0,
+        upstream: {},
       },
     ]),
   );
@@ -143,6 +165,25 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
     m.costMicroUsd += Number(r.cost);
     b.costMicroUsd += Number(r.cost);
   }
+  const upstream = await tx
+    .select()
+    .from(upstreamUsage)
+    .where(and(gte(upstreamUsage.day, q.from), lte(upstreamUsage.day, q.to)));
+  const totalUpstream: Record<string, UpstreamCounts> = {};
+  for (const r of upstream) {
+    const b = buckets.get(q.granularity === 'day' ? r.day : `${r.day.slice(0, 7)}-01`);
+    if (!b) continue;
+    for (const into of [b.upstream, totalUpstream]) {
+      const c = (into[r.upstream] ??= {
+        calls: 0,
+        deferred: 0,
+        throttled: 0,
+        failures: 0,
+        breakerOpenings: 0,
+      });
+      for (const f of UPSTREAM_FIELDS) c[f] += r[f];
+    }
+  }
   const list = [...buckets.values()];
   for (const b of list) b.models.sort((x, y) => x.model.localeCompare(y.model));
   const totals = {
@@ -152,6 +193,17 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
     promptTokens: list.reduce((a, b) => a + b.models.reduce((s, m) => s + m.promptTokens, 0), 0),
     completionTokens: list.reduce((a, b) => a + b.models.reduce((s, m) => s + m.completionTokens, 0), 0),
     costMicroUsd: list.reduce((a, b) => a + b.costMicroUsd, 0),
+    upstream: totalUpstream,
   };
-  return { from: q.from, to: q.to, granularity: q.granularity, buckets: list, totals, prices: MODEL_PRICES };
+  return {
+    from: q.from,
+    to: q.to,
+    granularity: q.granularity,
+    buckets: list,
+    totals,
+    prices: MODEL_PRICES,
+    // Now, not over the period: the tenant's quotas, limits and breakers as they stand.
+    quota: await quotaState(tx, now),
+    limits: await limitsState(tx, now),
+  };
 }

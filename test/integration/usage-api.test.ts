@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drafts, llmUsage } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
+import { BREAKER, createUpstreamLimiter } from '../../src/limits/upstream.ts';
 import { estimateCostMicroUsd } from '../../src/pipeline/drafting/openai.ts';
+import { updatePipelineSettings } from '../../src/pipeline/settings.ts';
 import { createSession } from '../../src/tenancy/sessions.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { testApp, testVault } from '../helpers/app.ts';
@@ -136,7 +138,47 @@ describe.each(backends())('usage API on %s', (backend) => {
       promptTokens: 5200,
       completionTokens: 420,
       costMicroUsd: estimateCostMicroUsd('gpt-4.1-mini', 4500, 350),
+      upstream: {},
     });
+  });
+
+  it('upstream calls, deferrals, 429s, failures and breaker openings per day, from the shared limiter; the breaker and quota state as they stand', async () => {
+    const clock = { t: Date.parse('2026-11-03T10:00:00Z') };
+    const limiter = createUpstreamLimiter({ db: database.db, now: () => new Date(clock.t), maxWaitMs: 0 });
+    for (let i = 0; i < 3; i++) await (await limiter.acquire(tenantId, { upstream: 'zendesk' })).ok();
+    await (await limiter.acquire(tenantId, { upstream: 'zendesk' })).throttled(new Date(clock.t + 60_000));
+    await limiter.acquire(tenantId, { upstream: 'zendesk' }).catch(() => {}); // deferred: paused
+    for (let i = 0; i < BREAKER.threshold; i++)
+      await (await limiter.acquire(tenantId, { upstream: 'model', cost: 100 })).failed('503');
+    // Another tenant's calls are not this tenant's usage.
+    await (await limiter.acquire(otherTenant, { upstream: 'zendesk' })).ok();
+    await withTenant(database.db, tenantId, (tx) =>
+      updatePipelineSettings(tx, tenantId, { limits: { draftsPerDay: 500 } }),
+    );
+    const res = await testApp(database, { vault, now: () => new Date(clock.t) }).app.request(
+      '/admin/api/usage?from=2026-11-03&to=2026-11-04',
+      { headers: { cookie: admin } },
+    );
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.buckets[0].upstream).toEqual({
+      zendesk: { calls: 4, deferred: 1, throttled: 1, failures: 0, breakerOpenings: 0 },
+      model: {
+        calls: BREAKER.threshold,
+        deferred: 0,
+        throttled: 0,
+        failures: BREAKER.threshold,
+        breakerOpenings: 1,
+      },
+    });
+    expect(body.buckets[1].upstream).toEqual({});
+    expect(body.totals.upstream.zendesk.calls).toBe(4);
+    const model = body.limits.find((l: { upstream: string }) => l.upstream === 'model');
+    expect(model).toMatchObject({ breaker: 'open', failures: BREAKER.threshold });
+    expect(Date.parse(model.probeAt)).toBe(clock.t + BREAKER.cooldownMs);
+    const zendesk = body.limits.find((l: { upstream: string }) => l.upstream === 'zendesk');
+    expect(Date.parse(zendesk.pausedUntil)).toBe(clock.t + 60_000);
+    expect(body.quota).toMatchObject({ limits: { draftsPerDay: 500 }, reached: null });
   });
 
   it('per month, with a dated model snapshot priced as its model', async () => {
