@@ -31,6 +31,7 @@ CREATE TABLE "upstream_usage" (
 --> statement-breakpoint
 ALTER TABLE "upstream_usage" ENABLE ROW LEVEL SECURITY;--> statement-breakpoint
 CREATE POLICY "tenant_isolation" ON "upstream_limits" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
+CREATE POLICY "lookup_read" ON "upstream_limits" AS PERMISSIVE FOR SELECT TO "helpdesk_lookup" USING (true);--> statement-breakpoint
 CREATE POLICY "tenant_isolation" ON "upstream_usage" AS PERMISSIVE FOR ALL TO public USING (tenant_id = (select public.app_current_tenant())) WITH CHECK (tenant_id = (select public.app_current_tenant()));--> statement-breakpoint
 SELECT app_secure_tenant_tables();
 --> statement-breakpoint
@@ -198,3 +199,26 @@ BEGIN
   RETURN state;
 END
 $$;
+--> statement-breakpoint
+-- /readyz (anonymous): how many tenants have an open or half-open breaker, or a pause, per
+-- upstream. Counts only, never tenant ids; owned by the look-up role, which may read just these
+-- columns of upstream_limits (and, by its policy, every tenant's rows of them).
+GRANT SELECT (tenant_id, upstream, breaker, paused_until) ON upstream_limits TO helpdesk_lookup;
+--> statement-breakpoint
+CREATE OR REPLACE FUNCTION public.app_upstream_health(p_now timestamptz)
+RETURNS TABLE (upstream text, open_count integer, half_open_count integer, paused_count integer)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+  SELECT u.upstream,
+    count(DISTINCT u.tenant_id) FILTER (WHERE u.breaker = 'open')::int,
+    count(DISTINCT u.tenant_id) FILTER (WHERE u.breaker = 'half_open')::int,
+    count(DISTINCT u.tenant_id) FILTER (WHERE u.paused_until > p_now)::int
+  FROM public.upstream_limits u
+  WHERE u.breaker <> 'closed' OR u.paused_until > p_now
+  GROUP BY u.upstream
+$$;
+--> statement-breakpoint
+GRANT CREATE ON SCHEMA public TO helpdesk_lookup;
+--> statement-breakpoint
+ALTER FUNCTION public.app_upstream_health(timestamptz) OWNER TO helpdesk_lookup;
+--> statement-breakpoint
+REVOKE CREATE ON SCHEMA public FROM helpdesk_lookup;

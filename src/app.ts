@@ -20,6 +20,7 @@ import { homeRoutes } from './http/views/home.ts';
 import { assetRoutes } from './http/views/layout.ts';
 import { zendeskWebhookRoutes } from './http/zendesk-webhook.ts';
 import { connectionHealthCheck } from './oauth/sweep.ts';
+import { upstreamHealth } from './tenancy/lookup.ts';
 
 export type { AppDeps } from './http/types.ts';
 
@@ -39,7 +40,17 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', assetRoutes());
   app.route('/', homeRoutes());
-  app.route('/', healthRoutes({ connections: connectionHealthCheck(deps.database.db) }));
+  app.route(
+    '/',
+    healthRoutes({
+      connections: connectionHealthCheck(deps.database.db),
+      // Reports, never fails readiness: one tenant's upstream trouble is that tenant's.
+      upstreams: async () => ({
+        ok: true,
+        detail: { breakers: await upstreamHealth(deps.database.db, deps.now?.() ?? new Date()) },
+      }),
+    }),
+  );
   app.route('/', installRoutes());
   app.route('/', slackEventRoutes());
   app.route('/', slackInteractionRoutes());

@@ -130,6 +130,33 @@ export async function tenantIdsNeedingReauth(
   return rows.map((r) => ({ tenantId: r.tenant_id, provider: r.provider }));
 }
 
+/**
+ * Per upstream, how many tenants have an open or half-open breaker or a 429 pause now (the
+ * look-up role's app_upstream_health, migration 0014): counts for the anonymous /readyz, never
+ * tenant ids. Which tenants: each tenant's console (/admin/limits) and usage API.
+ */
+export async function upstreamHealth(
+  db: Db,
+  now: Date,
+): Promise<Record<string, { open: number; halfOpen: number; paused: number }>> {
+  const rows = rowsOf<{
+    upstream: string;
+    open_count: number;
+    half_open_count: number;
+    paused_count: number;
+  }>(
+    await db.execute(
+      sql`select upstream, open_count, half_open_count, paused_count from public.app_upstream_health(${now.toISOString()}::timestamptz)`,
+    ),
+  );
+  return Object.fromEntries(
+    rows.map((r) => [
+      r.upstream,
+      { open: Number(r.open_count), halfOpen: Number(r.half_open_count), paused: Number(r.paused_count) },
+    ]),
+  );
+}
+
 // ---------------------------------------------------------------- hot-path caches
 
 /**

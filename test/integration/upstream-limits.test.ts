@@ -18,6 +18,7 @@ import { createSlackWeb } from '../../src/slack/web.ts';
 import { createTenant } from '../../src/tenancy/tenants.ts';
 import { createZendeskApi } from '../../src/zendesk/api.ts';
 import { zendeskResources } from '../../src/zendesk/resources.ts';
+import { testApp } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 
@@ -217,6 +218,23 @@ describe.each(backends())('upstream limits on %s', (backend) => {
     expect(u).toMatchObject({ failures: BREAKER.threshold + 1, breakerOpenings: 2 });
     // Another tenant's breaker never moved.
     expect(await row(b, 'zendesk')).toBeUndefined();
+  });
+
+  it('/readyz counts tenants with an open breaker or a pause per upstream (never which), without failing readiness', async () => {
+    await fresh();
+    const limiter = createUpstreamLimiter({ db: database.db, now, sleep: noSleep });
+    for (let i = 0; i < BREAKER.threshold; i++)
+      await (await limiter.acquire(a, { upstream: 'model', cost: 10 })).failed('503');
+    await (await limiter.acquire(b, { upstream: 'slack', key: 'tier3' })).throttled(new Date(t + 10_000));
+    const res = await testApp(database, { now }).app.request('/readyz');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.checks.upstreams.ok).toBe(true);
+    // Earlier tests of this file left their own tenants' breakers and pauses: at least these.
+    expect(body.checks.upstreams.detail.breakers.model.open).toBeGreaterThanOrEqual(1);
+    expect(body.checks.upstreams.detail.breakers.slack.paused).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(body)).not.toContain(a);
+    expect(JSON.stringify(body)).not.toContain(b);
   });
 
   it('a job held back by its tenant’s limits is rescheduled for then and keeps its attempt, even on its last one', async () => {

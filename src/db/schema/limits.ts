@@ -1,5 +1,5 @@
 import { date, doublePrecision, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
-import { tenantId, tenantIsolation, ts } from './columns.ts';
+import { lookupRead, tenantId, tenantIsolation, ts } from './columns.ts';
 
 /** The upstreams a tenant's calls are limited toward (src/limits/upstream.ts). */
 export const UPSTREAMS = ['zendesk', 'slack', 'model'] as const;
@@ -34,7 +34,8 @@ export const upstreamLimits = pgTable(
     probeUntil: ts('probe_until'),
     lastFailure: text('last_failure'),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.upstream, t.key] }), tenantIsolation()],
+  // lookupRead: /readyz counts open breakers and pauses across tenants (app_upstream_health, counts only).
+  (t) => [primaryKey({ columns: [t.tenantId, t.upstream, t.key] }), tenantIsolation(), lookupRead()],
 );
 
 /** Per tenant, UTC day and upstream: calls made, calls deferred by our limits, 429s, failures, breaker openings. */
