@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { adminAuditRoutes } from './http/admin-audit.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
+import { adminLimitsRoutes } from './http/admin-limits.ts';
 import { adminMembersRoutes } from './http/admin-members.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminMembersRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
+  app.route('/', adminLimitsRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());
   return app;
