@@ -178,7 +178,8 @@ export function createUpstreamLimiter(o: UpstreamLimiterOptions): UpstreamLimite
       const cost = Math.max(1, call.cost ?? 1);
       const maxWait = opts.maxWaitMs ?? o.maxWaitMs ?? 2_000;
       const learnedKey = `${tenantId}\u0000${call.upstream}\u0000${call.key ?? ''}`;
-      for (;;) {
+      // A few short waits at most (a clock that does not move must not spin here forever).
+      for (let waits = 0; ; waits++) {
         const at = now();
         const [r] = await withTenant(o.db, tenantId, async (tx) =>
           rowsOf<TakeRow>(
@@ -191,7 +192,7 @@ export function createUpstreamLimiter(o: UpstreamLimiterOptions): UpstreamLimite
         const waitMs = Number(r.wait_ms);
         if (!r.granted) {
           const reason = r.reason ?? 'rate_limit';
-          if (reason === 'rate_limit' && waitMs <= maxWait && !opts.signal?.aborted) {
+          if (reason === 'rate_limit' && waitMs <= maxWait && waits < 5 && !opts.signal?.aborted) {
             await sleep(waitMs);
             continue;
           }
