@@ -392,7 +392,7 @@ export async function updateSettings(
     outcome: 'success',
     detail: {
       keys: Object.keys(input),
-      ...(apiKey === undefined ? {} : { modelApiKey: apiKey === null ? 'cleared' : 'set' }),
+      ...(apiKey === undefined ? {} : { ownModel: apiKey === null ? 'cleared' : 'set' }),
     },
   });
   return readPipelineSettings(tx);
