@@ -62,9 +62,9 @@ export function settingsBody(v: SettingsView): Html {
     label: string,
     current: string | number | undefined | null,
     hint: string,
-    attrs: { inputmode?: string; placeholder?: string } = {},
+    attrs: { inputmode?: string; placeholder?: string; wide?: boolean } = {},
   ) => html`<label for="${id}">${label}</label>
-<input id="${id}" name="${id}" value="${val(section, id, current)}" aria-describedby="${desc(id)}" aria-invalid="${invalid(id)}"${attrs.inputmode ? html` inputmode="${attrs.inputmode}"` : ''}${attrs.placeholder ? html` placeholder="${attrs.placeholder}"` : ''}>
+<input id="${id}" name="${id}"${attrs.wide ? html` class="wide"` : ''} value="${val(section, id, current)}" aria-describedby="${desc(id)}" aria-invalid="${invalid(id)}"${attrs.inputmode ? html` inputmode="${attrs.inputmode}"` : ''}${attrs.placeholder ? html` placeholder="${attrs.placeholder}"` : ''}>
 <small id="${id}-hint">${hint}</small>
 ${err(id)}`;
 
@@ -121,7 +121,7 @@ ${err('brands')}
   const drafting = html`<form method="post" action="/admin/settings/drafting" class="stack" id="drafting">
 <h2>Drafting</h2>
 ${text('drafting', 'model', 'Model', s.drafting.model, `Any model your server offers, e.g. ${Object.keys(MODEL_PRICES).slice(0, 3).join(', ')}.`)}
-${text('drafting', 'baseUrl', 'OpenAI-compatible base URL', s.drafting.baseUrl, "Blank: OpenAI's. https only; used only with your own API key.", { placeholder: 'https://llm.example.com/v1' })}
+${text('drafting', 'baseUrl', 'OpenAI-compatible base URL', s.drafting.baseUrl, "Blank: OpenAI's. https only; used only with your own API key.", { placeholder: 'https://llm.example.com/v1', wide: true })}
 <label for="apiKey">Your model API key</label>
 <input id="apiKey" name="apiKey" type="password" autocomplete="off" value="" aria-describedby="${desc('apiKey')}" aria-invalid="${invalid('apiKey')}">
 <small id="apiKey-hint">Currently <strong id="apiKey-state">${v.modelKeySet ? 'set' : 'not set'}</strong>${v.modelKeySet ? '' : " (drafts use this server's model account)"}. Write-only: blank keeps it.</small>
@@ -165,9 +165,9 @@ ${text('context', 'recentTickets', 'Recent Zendesk tickets per requester', c.rec
   const contextApi = html`<form method="post" action="/admin/settings/context-api" class="stack" id="context-api">
 <h2>Context API</h2>
 <p>${ctx ? html`Configured: requests go to <code>${ctx.url}</code>.` : 'Not configured: only the built-in sources are used.'}</p>
-${text('contextApi', 'ctxUrl', 'Endpoint URL', ctx?.url, 'https only; private and loopback addresses are refused.', { placeholder: 'https://api.example.com/copilot/context' })}
-${text('contextApi', 'ctxKeysAccount', 'Keys asked for account tickets', keys('account'), 'Separated by commas.')}
-${text('contextApi', 'ctxKeysEndUser', 'Keys asked for end-user tickets', keys('end_user'), 'Separated by commas.')}
+${text('contextApi', 'ctxUrl', 'Endpoint URL', ctx?.url, 'https only; private and loopback addresses are refused.', { placeholder: 'https://api.example.com/copilot/context', wide: true })}
+${text('contextApi', 'ctxKeysAccount', 'Keys asked for account tickets', keys('account'), 'Separated by commas.', { wide: true })}
+${text('contextApi', 'ctxKeysEndUser', 'Keys asked for end-user tickets', keys('end_user'), 'Separated by commas.', { wide: true })}
 ${text('contextApi', 'ctxAttemptTimeoutMs', 'Attempt timeout (ms)', ctx?.attemptTimeoutMs ?? 350, '20 to 10000; a timed-out attempt is retried once.', { inputmode: 'numeric' })}
 ${text('contextApi', 'ctxDefaultTtlSeconds', 'Cache facts for (seconds)', ctx?.defaultTtlSeconds ?? 60, 'When a fact names no TTL; 0 to 86400.', { inputmode: 'numeric' })}
 ${text('contextApi', 'ctxErrorTtlSeconds', 'Remember a 4xx answer for (seconds)', ctx?.errorTtlSeconds ?? 30, '0 to 3600.', { inputmode: 'numeric' })}
