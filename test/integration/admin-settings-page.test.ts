@@ -281,6 +281,25 @@ describe.each(backends())('settings page on %s', (backend) => {
     });
   });
 
+  it('the API refuses the same drafting values with the same codes (one verb, one schema)', async () => {
+    const put = (body: unknown) =>
+      app.request('/admin/api/settings', {
+        method: 'PUT',
+        headers: { cookie: admin, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const http1 = await put({
+      drafting: { model: 'm', baseUrl: 'http://llm.example.com/v1', apiKey: MODEL_KEY },
+    });
+    expect(http1.status).toBe(400);
+    expect(((await http1.json()) as { error: { code: string } }).error.code).toBe('url_not_allowed');
+    const noKey = await put({ drafting: { model: 'm', baseUrl: 'https://llm.example.com/v1' } });
+    expect(((await noKey.json()) as { error: { message: string } }).error.message).toMatch(
+      /^drafting\.baseUrl: needs the tenant's own API key/,
+    );
+    expect(await secrets()).toEqual([]);
+  });
+
   it('context: numbers are checked by the schema beside their field; saved values are shown', async () => {
     const before = await settingsDoc();
     const word = await post('/admin/settings/context', {
