@@ -420,7 +420,23 @@ describe.each(backends())('settings page on %s', (backend) => {
       expect(html).toContain('The pipeline would use facts for: plan.');
       expect(html).not.toContain(SECRET);
     }
-    expect(seen).toHaveLength(2);
+    const endUser = await post('/admin/settings/context-api/test', {
+      testAccountId: 'acc_globex',
+      testEndUserEmail: 'Pat@Shop.example',
+    });
+    expect(await endUser.text()).toContain('The answer was valid but held no facts for the keys asked.');
+    expect(seen[2]?.body).toMatchObject({
+      keys: ['records'],
+      endUser: { email: 'pat@shop.example' },
+      level: 'end_user',
+    });
+    // A tenant without a Context API is told to save one first; nothing is sent.
+    const none = await post('/admin/settings/context-api/test', { testAccountId: 'acc_1' }, bareAdmin);
+    expect(none.status).toBe(409);
+    expect(await none.text()).toMatch(
+      /id="testAccountId-error" role="alert">Save the Context API settings first\./,
+    );
+    expect(seen).toHaveLength(3);
     expect(seen[0]!.signature).toBe(seen[0]!.expected);
     expect(seen[0]!.body).toEqual({
       keys: ['plan', 'integrations'],
@@ -430,7 +446,7 @@ describe.each(backends())('settings page on %s', (backend) => {
       level: 'account',
     });
     const tested = await auditOf('context_api.tested');
-    expect(tested).toHaveLength(2);
+    expect(tested).toHaveLength(3);
     expect(tested[0]).toMatchObject({ outcome: 'success', target: 'ctx.settingspage.example' });
     expect(JSON.stringify(tested)).not.toContain(SECRET);
   });

@@ -203,9 +203,11 @@ function probeResult(r: ContextApiProbe): Html {
 <h3 id="probe-heading">Test result: ${r.ok ? 'answered' : 'failed'}</h3>
 <p class="${r.ok ? '' : 'error'}">${
     r.ok
-      ? r.factKeys.length
-        ? `The pipeline would use facts for: ${r.factKeys.join(', ')}.`
-        : 'The answer was valid but held no facts for the keys asked.'
+      ? r.attempts.length === 0
+        ? 'No keys are asked at this level, so the pipeline sends no request.'
+        : r.factKeys.length
+          ? `The pipeline would use facts for: ${r.factKeys.join(', ')}.`
+          : 'The answer was valid but held no facts for the keys asked.'
       : `The pipeline would mark the Context API missing: ${r.error}.`
   } (${r.elapsedMs} ms in all, ${r.level} level)</p>
 ${r.attempts.length === 0 ? html`<p>No request was sent.</p>` : ''}
