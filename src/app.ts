@@ -5,6 +5,7 @@ import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminLimitsRoutes } from './http/admin-limits.ts';
 import { adminMembersRoutes } from './http/admin-members.ts';
 import { adminRoutes } from './http/admin-routes.ts';
+import { adminSettingsRoutes } from './http/admin-settings.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { adminSlackRoutes } from './http/admin-slack.ts';
@@ -62,6 +63,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminAuditRoutes());
   app.route('/', adminMembersRoutes());
   app.route('/', adminSidebarSettingsRoutes());
+  app.route('/', adminSettingsRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', adminLimitsRoutes());
   app.route('/', zendeskWebhookRoutes());

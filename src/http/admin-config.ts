@@ -111,7 +111,13 @@ export function adminConfigRoutes() {
   }
 
   app.get('/admin/api/settings', async (c) => c.json(await run(c, (ctx) => readPipelineSettings(ctx.tx))));
-  put('/admin/api/settings', z.record(z.string(), z.unknown()), (ctx, input) => updateSettings(ctx, input));
+  put('/admin/api/settings', z.record(z.string(), z.unknown()), (ctx, input, c) => {
+    const { vault, config, contextApiResolver } = c.get('deps');
+    return updateSettings(ctx, input, {
+      vault,
+      urlPolicy: { allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE, resolver: contextApiResolver },
+    });
+  });
   app.get('/admin/api/catalog', async (c) => c.json(await run(c, (ctx) => readCatalog(ctx.tx))));
   put(
     '/admin/api/catalog',

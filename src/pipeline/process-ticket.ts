@@ -20,6 +20,7 @@ import type { Resolver } from './context/net-guard.ts';
 import { createZendeskProvider } from './context/zendesk-provider.ts';
 import { postDraftNote } from './draft-note.ts';
 import { recordDraft } from './draft-record.ts';
+import { drafterForTenant } from './drafting/tenant-model.ts';
 import type { Drafter } from './drafting/types.ts';
 import { recordFailedUsage } from './drafting/usage.ts';
 import { guardDraft } from './leak-guard.ts';
@@ -150,12 +151,14 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     });
 
     // Compute: the draft and the guard's verdict on it.
-    const draft = await drafterWithinQuota(deps.drafter, setup.quota).draft({
+    const drafter = await drafterForTenant(deps, tenantId, settings.drafting);
+    const draft = await drafterWithinQuota(drafter, setup.quota).draft({
       tenantId,
       ticket,
       context,
       now: now(),
       model: settings.drafting.model,
+      replyLanguage: settings.drafting.replyLanguage,
       // The last attempt falls back to the offline drafter; failed answers' usage is recorded.
       attempt: job.attempt,
       ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),

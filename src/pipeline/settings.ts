@@ -61,6 +61,29 @@ export const contextApiSettingsSchema = z.object({
 });
 export type ContextApiSettings = z.infer<typeof contextApiSettingsSchema>;
 
+/** Languages a tenant can fix its replies to (the offline drafter writes these too); `auto` follows the ticket. */
+export const REPLY_LANGUAGES = ['auto', 'en', 'de', 'es', 'fr', 'pt'] as const;
+
+export const draftingSettingsSchema = z.object({
+  /** OpenAI model for this tenant. */
+  model: z.string().min(1).max(100).default('gpt-4.1-mini'),
+  /**
+   * An OpenAI-compatible server for this tenant (`https://.../v1`), used only with the tenant's
+   * own model API key (sealed in tenant_secrets as `model_api_key`): the server's key is never
+   * sent to a tenant's address. Checked again when saved (src/pipeline/drafting/tenant-model.ts).
+   */
+  baseUrl: z
+    .string()
+    .url()
+    .max(2000)
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an https URL')
+    .refine((u) => !new URL(u).username && !new URL(u).password, 'credentials in the URL are not allowed')
+    .optional(),
+  /** The language of every reply, or `auto` for the ticket's own language. */
+  replyLanguage: z.enum(REPLY_LANGUAGES).default('auto'),
+});
+export type DraftingSettings = z.infer<typeof draftingSettingsSchema>;
+
 export const pipelineSettingsSchema = z.object({
   routing: routingSettingsSchema.default({ orgField: 'account_id', brands: {} }),
   context: z
@@ -76,12 +99,7 @@ export const pipelineSettingsSchema = z.object({
     })
     .default({ deadlineMs: 800, kbLimit: 3, recentTickets: 5 }),
   contextApi: contextApiSettingsSchema.optional(),
-  drafting: z
-    .object({
-      /** OpenAI model for this tenant. */
-      model: z.string().min(1).max(100).default('gpt-4.1-mini'),
-    })
-    .default({ model: 'gpt-4.1-mini' }),
+  drafting: draftingSettingsSchema.default({ model: 'gpt-4.1-mini', replyLanguage: 'auto' }),
   /** The tenant's usage ceilings (src/pipeline/quota.ts); none by default. */
   limits: limitsSchema.optional(),
 });

@@ -15,6 +15,7 @@ import type { ServiceCtx } from '../tenancy/context.ts';
 import type { Vault } from '../tenancy/vault.ts';
 import { ALLOWED_LINK_PLACEHOLDERS, disallowedLinkPlaceholder } from './context/link-template.ts';
 import { assertContextApiUrlAllowed, RefusedUrlError, type Resolver } from './context/net-guard.ts';
+import { assertModelBaseUrlAllowed, hasTenantModelKey, MODEL_KEY_PURPOSE } from './drafting/tenant-model.ts';
 import {
   contextApiSettingsSchema,
   pipelineSettingsSchema,
@@ -291,30 +292,110 @@ export async function syncDirectory(ctx: ServiceCtx, input: DirectoryInput) {
   return detail;
 }
 
-/** Validates and merges a settings patch (routing, context, drafting); Context API goes through setContextApi. */
-export async function updateSettings(ctx: ServiceCtx, patch: Record<string, unknown>) {
+/** `drafting.apiKey` in a settings patch: a new key (sealed, never stored in the settings document) or null to clear it. */
+const modelKeyPatchSchema = z.object({
+  apiKey: z
+    .string()
+    .trim()
+    .min(8, 'must be at least 8 characters')
+    .max(500)
+    .regex(/^[\x21-\x7e]+$/, 'must be one word of printable characters')
+    .nullable()
+    .optional(),
+});
+
+export interface UpdateSettingsOptions {
+  /** Needed to seal `drafting.apiKey`. */
+  vault?: Vault;
+  /** How `drafting.baseUrl` is checked (CONTEXT_API_ALLOW_PRIVATE and the save-time resolver). */
+  urlPolicy?: ContextApiUrlPolicy;
+}
+
+/**
+ * Validates and merges a settings patch (routing, context, drafting); Context API goes through setContextApi.
+ * `drafting.apiKey` (a string to set, null to clear) is the tenant's own model key: sealed in
+ * tenant_secrets (`model_api_key`), never in the settings document, never returned or audited.
+ * `drafting.baseUrl` is refused (`400 url_not_allowed`) unless https to a public host (http to
+ * loopback with allowPrivate), and (`400 invalid_body`) without the tenant's own key: the
+ * server's key is never sent to a tenant's address. Nothing is written when anything is refused.
+ */
+export async function updateSettings(
+  ctx: ServiceCtx,
+  input: Record<string, unknown>,
+  opts: UpdateSettingsOptions = {},
+) {
   const allowed = ['routing', 'context', 'drafting', 'limits'] as const;
-  const unknownKeys = Object.keys(patch).filter((k) => !(allowed as readonly string[]).includes(k));
+  const unknownKeys = Object.keys(input).filter((k) => !(allowed as readonly string[]).includes(k));
   if (unknownKeys.length) {
     throw new z.ZodError([
       {
         code: 'custom',
         path: [unknownKeys[0]!],
         message: `unknown setting (allowed: ${allowed.join(', ')}; contextApi has its own endpoint)`,
-        input: patch,
+        input,
       },
     ]);
   }
+  let patch = input;
+  let apiKey: string | null | undefined;
+  if (input.drafting && typeof input.drafting === 'object' && 'apiKey' in input.drafting) {
+    const { apiKey: raw, ...rest } = input.drafting as Record<string, unknown>;
+    const parsed = modelKeyPatchSchema.safeParse({ apiKey: raw });
+    if (!parsed.success)
+      throw new z.ZodError(parsed.error.issues.map((i) => ({ ...i, path: ['drafting', ...i.path] })));
+    apiKey = parsed.data.apiKey;
+    patch = { ...input, drafting: rest };
+  }
   const current = await readPipelineSettings(ctx.tx);
   const merged = pipelineSettingsSchema.parse({ ...current, ...patch });
-  await updatePipelineSettings(ctx.tx, ctx.tenantId, Object.fromEntries(allowed.map((k) => [k, merged[k]])));
+  const baseUrl = merged.drafting.baseUrl;
+  if (baseUrl && 'drafting' in patch) {
+    try {
+      await assertModelBaseUrlAllowed(baseUrl, opts.urlPolicy ?? { allowPrivate: false });
+    } catch (e) {
+      if (e instanceof RefusedUrlError)
+        throw new AppError('url_not_allowed', `drafting.baseUrl: ${e.message}`, {
+          detail: { field: 'drafting.baseUrl' },
+        });
+      throw e;
+    }
+  }
+  const keySet = apiKey === undefined ? await hasTenantModelKey(ctx.tx) : apiKey !== null;
+  if (baseUrl && !keySet)
+    throw new z.ZodError([
+      {
+        code: 'custom',
+        path: ['drafting', 'baseUrl'],
+        message:
+          "needs the tenant's own API key (the server's key is never sent to another address): set one, or leave the base URL empty",
+        input,
+      },
+    ]);
+  const { tx, tenantId } = ctx;
+  if (typeof apiKey === 'string') {
+    if (!opts.vault) throw new AppError('internal', 'updateSettings needs the vault to seal drafting.apiKey');
+    const sealed = await opts.vault.seal(tenantId, MODEL_KEY_PURPOSE, apiKey);
+    await tx
+      .insert(tenantSecrets)
+      .values({ tenantId, purpose: MODEL_KEY_PURPOSE, sealed })
+      .onConflictDoUpdate({
+        target: [tenantSecrets.tenantId, tenantSecrets.purpose],
+        set: { sealed, updatedAt: new Date() },
+      });
+  } else if (apiKey === null) {
+    await tx.delete(tenantSecrets).where(eq(tenantSecrets.purpose, MODEL_KEY_PURPOSE));
+  }
+  await updatePipelineSettings(tx, tenantId, Object.fromEntries(allowed.map((k) => [k, merged[k]])));
   await audit(ctx, {
     action: 'settings.updated',
-    target: ctx.tenantId,
+    target: tenantId,
     outcome: 'success',
-    detail: { keys: Object.keys(patch) },
+    detail: {
+      keys: Object.keys(input),
+      ...(apiKey === undefined ? {} : { ownModel: apiKey === null ? 'cleared' : 'set' }),
+    },
   });
-  return readPipelineSettings(ctx.tx);
+  return readPipelineSettings(tx);
 }
 
 /** How a Context API URL is checked when it is saved (see assertContextApiUrlAllowed). */

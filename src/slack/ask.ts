@@ -10,6 +10,7 @@ import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
 import { loadContext } from '../pipeline/context/loader.ts';
 import { recordDraft } from '../pipeline/draft-record.ts';
+import { drafterForTenant } from '../pipeline/drafting/tenant-model.ts';
 import { guardDraft } from '../pipeline/leak-guard.ts';
 import { contextProviders, type TicketPipelineDeps } from '../pipeline/process-ticket.ts';
 import { drafterWithinQuota, quotaReached, quotaUsage } from '../pipeline/quota.ts';
@@ -402,13 +403,15 @@ async function draftOnce(
     deadlineMs: settings.context.deadlineMs,
     ...(settings.context.providerTimeoutMs ? { providerTimeoutMs: settings.context.providerTimeoutMs } : {}),
   });
-  const draft = await drafterWithinQuota(deps.drafter, quota).draft({
+  const drafter = await drafterForTenant(deps, a.tenantId, settings.drafting);
+  const draft = await drafterWithinQuota(drafter, quota).draft({
     tenantId: a.tenantId,
     ticket: a.ticket,
     context,
     now: now(),
     model: settings.drafting.model,
     limits: deps.limiter,
+    replyLanguage: settings.drafting.replyLanguage,
   });
   await withTenant(db, a.tenantId, async (tx) => {
     const guard = await guardDraft(tx, a.route, draft.reply);

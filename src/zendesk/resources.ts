@@ -74,6 +74,10 @@ export interface ZendeskResources {
   getCurrentUser(): Promise<ZendeskCurrentUser>;
   /** `GET /api/v2/custom_statuses.json`: the account's ticket statuses (standard and custom). */
   listCustomStatuses(): Promise<ZendeskCustomStatus[]>;
+  /** `GET /api/v2/organization_fields.json`: the account's organization fields, every page (cursor pagination, at most 20 pages of 100). */
+  listOrganizationFields(): Promise<ZendeskOrganizationField[]>;
+  /** `GET /api/v2/brands.json`: the account's brands, every page (cursor pagination, at most 20 pages of 100). */
+  listBrands(): Promise<ZendeskBrand[]>;
   /** `DELETE /api/v2/apps/installations/{id}.json`. */
   uninstallApp(installationId: string): Promise<void>;
   /** `DELETE /api/v2/apps/{id}.json`. */
@@ -163,6 +167,25 @@ export interface ZendeskCustomStatus {
   /** `new`, `open`, `pending`, `hold` or `solved`. */
   category: string;
   active: boolean;
+}
+
+export interface ZendeskOrganizationField {
+  id: string;
+  /** What `organization_fields` on an organization is keyed by (routing's `orgField`). */
+  key: string;
+  title: string;
+  /** `text`, `integer`, `dropdown`, `lookup`, ... */
+  type: string;
+  active: boolean;
+}
+
+export interface ZendeskBrand {
+  id: string;
+  /** What routing's `brands` map is keyed by (a ticket's brand name). */
+  name: string;
+  subdomain: string | null;
+  active: boolean;
+  isDefault: boolean;
 }
 
 export interface ZendeskAppInstallation {
@@ -283,6 +306,36 @@ const customStatusesEnvelope = z.object({
   ),
 });
 
+/** Cursor pagination's `meta` (`has_more`, `after_cursor`), as the list endpoints send it. */
+const cursorMeta = z
+  .object({ has_more: z.boolean().nullish(), after_cursor: z.string().nullish() })
+  .partial()
+  .nullish();
+const organizationFieldsEnvelope = z.object({
+  organization_fields: z.array(
+    z.object({
+      id,
+      key: z.string().min(1).max(200),
+      title: z.string().max(500).nullish(),
+      type: z.string().max(50).nullish(),
+      active: z.boolean().nullish(),
+    }),
+  ),
+  meta: cursorMeta,
+});
+const brandsEnvelope = z.object({
+  brands: z.array(
+    z.object({
+      id,
+      name: z.string().min(1).max(500),
+      subdomain: z.string().max(200).nullish(),
+      active: z.boolean().nullish(),
+      default: z.boolean().nullish(),
+    }),
+  ),
+  meta: cursorMeta,
+});
+
 const seg = (s: string) => encodeURIComponent(s);
 const numericId = (what: string, v: string) => {
   if (!/^\d{1,20}$/.test(v)) throw new AppError('internal', `Zendesk ${what} id must be numeric`);
@@ -332,6 +385,24 @@ export function zendeskResources(api: ZendeskApi): ZendeskResources {
       status: t.status ?? null,
       createdAt: t.created_at ?? null,
     }));
+  };
+  /** Every page of a cursor-paginated list (at most 20 pages of 100). */
+  const allPages = async <S extends z.ZodType<{ meta?: z.infer<typeof cursorMeta> }>, T>(
+    path: string,
+    schema: S,
+    items: (page: z.output<S>) => T[],
+  ): Promise<T[]> => {
+    const out: T[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const query: Record<string, string> = { 'page[size]': '100' };
+      if (after) query['page[after]'] = after;
+      const res = await api.request('GET', path, { schema, query });
+      out.push(...items(res));
+      if (!res.meta?.has_more || !res.meta.after_cursor) break;
+      after = res.meta.after_cursor;
+    }
+    return out;
   };
   const self: ZendeskResources = {
     subdomain: api.subdomain,
@@ -537,6 +608,26 @@ export function zendeskResources(api: ZendeskApi): ZendeskResources {
         active: c.active !== false,
       }));
     },
+    listOrganizationFields: () =>
+      allPages('/api/v2/organization_fields.json', organizationFieldsEnvelope, (r) =>
+        r.organization_fields.map((f) => ({
+          id: f.id,
+          key: f.key,
+          title: f.title ?? f.key,
+          type: f.type ?? 'text',
+          active: f.active !== false,
+        })),
+      ),
+    listBrands: () =>
+      allPages('/api/v2/brands.json', brandsEnvelope, (r) =>
+        r.brands.map((b) => ({
+          id: b.id,
+          name: b.name,
+          subdomain: b.subdomain ?? null,
+          active: b.active !== false,
+          isDefault: b.default === true,
+        })),
+      ),
     async uninstallApp(installationId) {
       await api.send(
         'DELETE',

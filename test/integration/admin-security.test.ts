@@ -128,6 +128,7 @@ describe.each(backends())('every admin route on %s', (backend) => {
       'POST /admin/tenant/delete',
       'GET /admin/audit.jsonl',
       'POST /admin/members/end',
+      'POST /admin/settings/context-api/test',
     ])
       expect(routes).toContain(r);
   });

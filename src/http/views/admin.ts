@@ -9,6 +9,7 @@ export const CONSOLE_NAV = [
   { href: '/admin', label: 'Admin' },
   { href: '/admin/slack/channels', label: 'Slack channels' },
   { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
+  { href: '/admin/settings', label: 'Settings' },
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/audit', label: 'Audit trail' },
   { href: '/admin/limits', label: 'Limits' },

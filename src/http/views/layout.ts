@@ -53,6 +53,8 @@ small{color:var(--muted)}
 .step-done .badge{border-color:currentColor}.step-attention .badge{color:var(--danger);border-color:var(--danger)}
 .step-optional .badge,.step-unavailable .badge{color:var(--muted)}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}.filters label{display:flex;flex-direction:column;font-size:.9rem}
+code{overflow-wrap:anywhere}input.wide{width:32rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:rgba(127,127,127,.1);padding:.5rem;font-size:.85rem}
+fieldset{border:1px solid var(--line);max-width:100%;box-sizing:border-box}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
 `;

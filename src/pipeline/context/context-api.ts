@@ -63,6 +63,8 @@ export interface ContextApiDeps {
   resolver?: Resolver;
   /** The network (default: the global fetch, looked up per call). */
   fetch?: typeof fetch;
+  /** Read and write the fact cache (default true; the console's test request sets false so it always sends). */
+  useCache?: boolean;
 }
 
 export class ContextApiError extends Error {
@@ -111,12 +113,18 @@ export function createContextApiProvider(
       for (const k of keys) cacheKeys.set(k, await cacheKeyOf(k));
 
       const { cached, sealed } = await withTenant(deps.db, tenantId, async (tx) => {
-        const rows = await tx
-          .select({ cacheKey: contextCache.cacheKey, value: contextCache.value })
-          .from(contextCache)
-          .where(
-            and(inArray(contextCache.cacheKey, [...cacheKeys.values()]), gt(contextCache.expiresAt, now)),
-          );
+        const rows =
+          deps.useCache === false
+            ? []
+            : await tx
+                .select({ cacheKey: contextCache.cacheKey, value: contextCache.value })
+                .from(contextCache)
+                .where(
+                  and(
+                    inArray(contextCache.cacheKey, [...cacheKeys.values()]),
+                    gt(contextCache.expiresAt, now),
+                  ),
+                );
         const secret = await tx
           .select({ sealed: tenantSecrets.sealed })
           .from(tenantSecrets)
@@ -258,7 +266,7 @@ export function createContextApiProvider(
           pushFacts(k, entry);
         }
       }
-      const toStore = writes.filter((w) => w.ttl > 0);
+      const toStore = deps.useCache === false ? [] : writes.filter((w) => w.ttl > 0);
       if (toStore.length > 0) {
         await withTenant(deps.db, tenantId, async (tx) => {
           for (const w of toStore) {

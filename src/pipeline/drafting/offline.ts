@@ -32,7 +32,8 @@ export function draftOffline(input: DraftInput): OfflineDraft {
   const { context, ticket } = input;
   const detected = detectLanguage(`${ticket.subject}\n${ticket.body}`);
   const instruction = readInstruction(input.instruction);
-  const lang = instruction?.language ?? draftLanguage(detected);
+  const fixed = input.replyLanguage && input.replyLanguage !== 'auto' ? input.replyLanguage : undefined;
+  const lang = instruction?.language ?? fixed ?? draftLanguage(detected);
   const books = playbooksOf(context.facts);
   const f = findingInput(input, lang, books);
   const { p } = f;
@@ -110,7 +111,13 @@ export function draftOffline(input: DraftInput): OfflineDraft {
   else if (w.findings === 0)
     reasons.push('No specific finding in the context; check the draft before sending.');
   reasons.push(...w.reasons);
-  if (!instruction?.language && detected && detected !== 'en' && !DRAFT_LANGUAGES.includes(detected as Lang))
+  if (
+    !instruction?.language &&
+    !fixed &&
+    detected &&
+    detected !== 'en' &&
+    !DRAFT_LANGUAGES.includes(detected as Lang)
+  )
     reasons.push(
       `The ticket appears to be written in ${LANGUAGE_NAMES[detected] ?? detected}; this draft is in English and needs translation.`,
     );

@@ -148,10 +148,13 @@ export function buildDraftPrompt(input: DraftInput): DraftPrompt {
     });
   const detected = detectLanguage(`${ticket.subject}\n${ticket.body}`);
   const instruction = input.instruction?.trim().slice(0, 300) || null;
+  const fixed = input.replyLanguage && input.replyLanguage !== 'auto' ? input.replyLanguage : null;
   const language = [
-    detected && detected !== 'other' && LANGUAGE_NAMES[detected]
-      ? `The ticket appears to be written in ${LANGUAGE_NAMES[detected]} (${detected}): write the reply in ${LANGUAGE_NAMES[detected]}.`
-      : "Write the reply in the requester's language.",
+    fixed
+      ? `The support team writes every reply in ${LANGUAGE_NAMES[fixed] ?? fixed} (${fixed}): write the reply in ${LANGUAGE_NAMES[fixed] ?? fixed}, whatever the ticket's language.`
+      : detected && detected !== 'other' && LANGUAGE_NAMES[detected]
+        ? `The ticket appears to be written in ${LANGUAGE_NAMES[detected]} (${detected}): write the reply in ${LANGUAGE_NAMES[detected]}.`
+        : "Write the reply in the requester's language.",
     instruction
       ? 'The support agent asked for this draft again with an AGENT INSTRUCTION (in the user message, outside the ticket block). Follow it for length, tone and language (it overrides the language rule above), but never against the other rules here.'
       : '',

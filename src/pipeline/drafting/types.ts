@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { UpstreamLimiter } from '../../limits/upstream.ts';
 import type { AccountContext, PipelineTicket } from '../types.ts';
+import type { Lang } from './language.ts';
 
 /** What a drafter receives: the ticket, the level-filtered context and the tenant's model choice. */
 export interface DraftInput {
@@ -10,6 +11,8 @@ export interface DraftInput {
   now: Date;
   /** The tenant's model setting (used by model-backed drafters). */
   model: string;
+  /** The tenant's reply language (`drafting.replyLanguage`); `auto` or absent: the ticket's language. */
+  replyLanguage?: 'auto' | Lang | undefined;
   /** The job attempt drafting this (1-based) and the job's limit: the last one falls back offline. */
   attempt?: number;
   maxAttempts?: number;
