@@ -1,8 +1,10 @@
 import { Hono } from 'hono';
 import { adminAuditRoutes } from './http/admin-audit.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
+import { adminDraftsRoutes } from './http/admin-drafts.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminMembersRoutes } from './http/admin-members.ts';
+import { adminPlaygroundRoutes } from './http/admin-playground.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
@@ -51,6 +53,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminMembersRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
+  app.route('/', adminDraftsRoutes());
+  app.route('/', adminPlaygroundRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());
   return app;

@@ -98,6 +98,8 @@ app = createApp({
   drafter,
   // The Context API URL is resolved and checked when an admin saves it, too.
   contextApiResolver: systemResolver,
+  // The playground's Context API calls check addresses at connect time, as the pipeline's do.
+  contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),
   // Provisioning uploads the sidebar app built for PUBLIC_URL (zendesk-app/, checked as Zendesk does).
   sidebarAppPackage: () => buildZendeskAppZip(config.PUBLIC_URL),
   deprovision: zendeskDeprovisioner({

@@ -50,6 +50,8 @@ export interface AppDeps {
    * one (tests), only IP literals and internal names are checked at save time.
    */
   contextApiResolver?: Resolver;
+  /** Network for Context API calls made by requests (the console's playground); the global fetch when absent. */
+  contextFetch?: typeof fetch;
   /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */
   deprovision?: Deprovision;
 }
