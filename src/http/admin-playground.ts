@@ -48,7 +48,7 @@ function formBody(v: FormValues, errors: Partial<Record<Field, string>>, brands:
   return html`<p>Try a ticket without touching Zendesk: the route, the context, the draft and the leak guard's verdict, exactly as the pipeline would make them. Nothing is sent, queued or stored.</p>
 <form method="post" action="/admin/playground" class="stack" novalidate>
 <label for="subject">Subject</label>
-<input id="subject" name="subject" value="${v.subject}" aria-describedby="${described('subject')}"${invalid('subject')}>
+<input id="subject" name="subject" size="40" value="${v.subject}" aria-describedby="${described('subject')}"${invalid('subject')}>
 <small id="subject-hint">Optional.</small>
 ${err('subject')}
 <label for="body">Message</label>
@@ -56,11 +56,11 @@ ${err('subject')}
 <small id="body-hint">What the requester wrote.</small>
 ${err('body')}
 <label for="email">Requester email</label>
-<input id="email" name="email" type="email" value="${v.email}" autocomplete="off" aria-describedby="${described('email')}"${invalid('email')}>
+<input id="email" name="email" type="email" size="40" value="${v.email}" autocomplete="off" aria-describedby="${described('email')}"${invalid('email')}>
 <small id="email-hint">Routing looks it up in your directory (the exact email, then its domain). Empty: an unknown requester.</small>
 ${err('email')}
 <label for="brand">Brand</label>
-<input id="brand" name="brand" value="${v.brand}" list="brands" aria-describedby="${described('brand')}"${invalid('brand')}>
+<input id="brand" name="brand" size="40" value="${v.brand}" list="brands" aria-describedby="${described('brand')}"${invalid('brand')}>
 <datalist id="brands">${brands.map((b) => html`<option value="${b}"></option>`)}</datalist>
 <small id="brand-hint">${brands.length ? `Brands your routing maps to an account: ${brands.join(', ')}.` : 'Your routing maps no brand to an account.'}</small>
 ${err('brand')}
