@@ -99,7 +99,7 @@ export async function listDrafts(
       excerpt: sql<string>`left(${drafts.body}, 140)`,
     })
     .from(drafts)
-    .leftJoin(accounts, eq(accounts.id, drafts.accountId))
+    .leftJoin(accounts, and(eq(accounts.tenantId, drafts.tenantId), eq(accounts.id, drafts.accountId)))
     .where(conds.length ? and(...conds) : undefined)
     .orderBy(desc(drafts.createdAt), desc(drafts.id))
     .limit(pageSize + 1);
