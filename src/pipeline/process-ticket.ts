@@ -115,8 +115,8 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     const { settings } = setup;
     const ticket = await loadPipelineTicket(zendesk, p.ticketId, p.event);
     const route = await withTenant(db, tenantId, (tx) => routeTicket(tx, ticket, settings.routing));
-    // Context (its own Zendesk client, whose requests end with the context deadline: the loader
-    // stops waiting then), then the draft within the tenant's quota.
+    // Compute: the context (its own Zendesk client, whose requests end with the context deadline:
+    // the loader stops waiting then), then the draft within the tenant's quota.
     const { context, draft } = await composeDraft(deps, {
       tenantId,
       ticket,
