@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { adminAuditRoutes } from './http/admin-audit.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
+import { adminDraftsRoutes } from './http/admin-drafts.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminLimitsRoutes } from './http/admin-limits.ts';
 import { adminMembersRoutes } from './http/admin-members.ts';
+import { adminPlaygroundRoutes } from './http/admin-playground.ts';
 import { adminRoutes } from './http/admin-routes.ts';
 import { adminSettingsRoutes } from './http/admin-settings.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
@@ -66,6 +68,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminSettingsRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', adminLimitsRoutes());
+  app.route('/', adminDraftsRoutes());
+  app.route('/', adminPlaygroundRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());
   return app;

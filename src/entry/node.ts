@@ -101,7 +101,8 @@ app = createApp({
   drafter,
   // The Context API URL is resolved and checked when an admin saves it, too.
   contextApiResolver: systemResolver,
-  // The console's Context API test request goes through the same address-checking fetch as the pipeline.
+  // The console's Context API test request and the playground's Context API calls go through the
+  // same address-checking fetch as the pipeline.
   contextFetch: createPinnedFetch({ allowPrivate: config.CONTEXT_API_ALLOW_PRIVATE }),
   // Provisioning uploads the sidebar app built for PUBLIC_URL (zendesk-app/, checked as Zendesk does).
   sidebarAppPackage: () => buildZendeskAppZip(config.PUBLIC_URL),

@@ -50,7 +50,7 @@ export interface AppDeps {
    * one (tests), only IP literals and internal names are checked at save time.
    */
   contextApiResolver?: Resolver;
-  /** The network of the console's Context API test request (the Node entry: the pipeline's pinned fetch); default the global fetch. */
+  /** Network for Context API calls made by requests (the test request, the playground): the Node entry passes the pipeline's pinned fetch; default the global fetch. */
   contextFetch?: typeof fetch;
   /** Removes Zendesk provisioning when a tenant is deleted (src/zendesk/provisioning.ts), best effort. */
   deprovision?: Deprovision;

@@ -27,7 +27,9 @@ export interface DraftRecordInput {
 
 /**
  * The write step of the ticket pipeline, one verb in the caller's tenant transaction: the draft
- * (`pending`, or `blocked` by the leak guard) with its citations, context snapshot and verdict,
+ * (`pending`, or `blocked` by the leak guard) with its citations, context snapshot (the ticket's
+ * subject and body as the drafter read them, the facts, per-provider timings, what was missing)
+ * and verdict,
  * the model usage, and the audit events `context.loaded` and `draft.created` / `draft.blocked`.
  * All or nothing. Idempotent by draft id: when the draft exists already (a retried job that raced
  * another attempt), nothing is written and `created` is false.
@@ -64,6 +66,10 @@ export async function recordDraft(
         facts: context.facts,
         missing: context.missing,
         elapsedMs: context.elapsedMs,
+        // Per provider: time, facts kept, why missing (the console's draft page shows them).
+        ...(context.providers ? { providers: context.providers } : {}),
+        // The ticket as the drafter read it (the console's draft page shows it).
+        ticket: { subject: ticket.subject, body: ticket.body },
         // Feedback and auto-send are per playbook (src/zendesk/sidebar-feedback.ts, sidebar-auto-send.ts).
         playbookId: draft.playbookKey ?? null,
         ticketCreatedAt: ticket.createdAt,

@@ -1,32 +1,23 @@
 import { eq } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
-import type { Database } from '../db/client.ts';
 import { drafts, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { JobContext, JobHandler } from '../jobs/types.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
 import type { Logger } from '../lib/logger.ts';
-import type { UpstreamLimiter } from '../limits/upstream.ts';
 import type { TokenProvider } from '../oauth/token-provider.ts';
 import type { Actor } from '../tenancy/context.ts';
-import type { Vault } from '../tenancy/vault.ts';
 import { createZendeskApi } from '../zendesk/api.ts';
-import { type ZendeskResources, zendeskResources } from '../zendesk/resources.ts';
-import { createCatalogProvider } from './context/catalog-provider.ts';
-import { createContextApiProvider } from './context/context-api.ts';
-import { type ContextProvider, loadContext } from './context/loader.ts';
-import type { Resolver } from './context/net-guard.ts';
-import { createZendeskProvider } from './context/zendesk-provider.ts';
+import { zendeskResources } from '../zendesk/resources.ts';
+import { type ComposeDeps, composeDraft } from './compose-draft.ts';
 import { postDraftNote } from './draft-note.ts';
 import { recordDraft } from './draft-record.ts';
-import { drafterForTenant } from './drafting/tenant-model.ts';
-import type { Drafter } from './drafting/types.ts';
 import { recordFailedUsage } from './drafting/usage.ts';
 import { guardDraft } from './leak-guard.ts';
-import { drafterWithinQuota, quotaReached, quotaUsage } from './quota.ts';
+import { quotaReached, quotaUsage } from './quota.ts';
 import { routeTicket } from './routing.ts';
-import { type PipelineSettings, readPipelineSettings } from './settings.ts';
+import { readPipelineSettings } from './settings.ts';
 import { readTicketJob, TICKET_JOB_KIND } from './ticket-job.ts';
 import { loadPipelineTicket } from './ticket-source.ts';
 
@@ -43,14 +34,9 @@ export { TICKET_JOB_KIND };
  * finds its draft instead of drafting (or paying for a model call) again, then completes the
  * note, which the ledger posts at most once. Drafts never send themselves.
  */
-export interface TicketPipelineDeps {
-  database: Database;
-  vault: Vault;
+export interface TicketPipelineDeps extends ComposeDeps {
   tokens: TokenProvider;
-  drafter: Drafter;
   logger: Logger;
-  /** The tenant's shared limits toward Zendesk and the model (src/limits/upstream.ts); none without. */
-  limits?: UpstreamLimiter;
   /** The clock of every step (drafts, context fetch times, effect leases). Default: the system clock. */
   now?: () => Date;
   /** Lease of the note's effect claim (default DEFAULT_EFFECT_LEASE_MS; tests shorten it). */
@@ -60,12 +46,6 @@ export interface TicketPipelineDeps {
    * account's linked Slack channel, src/slack/ticket-drafts.ts). Must be idempotent per draft id.
    */
   afterDraft?: (a: { tenantId: string; draftId: string; jobId: string }) => Promise<void>;
-  /** CONTEXT_API_ALLOW_PRIVATE (development only). */
-  allowPrivateContextApi?: boolean;
-  /** DNS resolver for Context API URLs (tests pass a fixed one). */
-  resolver?: Resolver;
-  /** Network for the Context API (production: createPinnedFetch; default: the global fetch). */
-  contextFetch?: typeof fetch;
 }
 
 const ACTOR: Actor = { type: 'system', name: 'ticket-pipeline' };
@@ -136,35 +116,23 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     const { settings } = setup;
     const ticket = await loadPipelineTicket(zendesk, p.ticketId, p.event);
     const route = await withTenant(db, tenantId, (tx) => routeTicket(tx, ticket, settings.routing));
-    // Its own client whose requests end with the context deadline (the loader stops waiting then).
-    const contextZendesk = zendeskClient(
-      settings.context.providerTimeoutMs ?? settings.context.deadlineMs,
-      0,
-    );
-    const context = await loadContext({
-      providers: contextProviders(deps, settings, contextZendesk, now),
-      input: { tenantId, ticket, route, now: now() },
-      deadlineMs: settings.context.deadlineMs,
-      ...(settings.context.providerTimeoutMs
-        ? { providerTimeoutMs: settings.context.providerTimeoutMs }
-        : {}),
-    });
-
-    // Compute: the draft and the guard's verdict on it.
-    const drafter = await drafterForTenant(deps, tenantId, settings.drafting);
-    const draft = await drafterWithinQuota(drafter, setup.quota).draft({
+    // Compute: the context (its own Zendesk client, whose requests end with the context deadline:
+    // the loader stops waiting then), then the draft within the tenant's quota.
+    const { context, draft } = await composeDraft(deps, {
       tenantId,
       ticket,
-      context,
-      now: now(),
-      model: settings.drafting.model,
-      replyLanguage: settings.drafting.replyLanguage,
-      // The last attempt falls back to the offline drafter; failed answers' usage is recorded.
-      attempt: job.attempt,
-      ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
-      onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
-      limits: deps.limits,
-      ...(p.instruction ? { instruction: p.instruction } : {}),
+      route,
+      settings,
+      quota: setup.quota,
+      zendesk: zendeskClient(settings.context.providerTimeoutMs ?? settings.context.deadlineMs, 0),
+      now,
+      drafting: {
+        // The last attempt falls back to the offline drafter; failed answers' usage is recorded.
+        attempt: job.attempt,
+        ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
+        onFailedUsage: (usage) => recordFailedUsage(db, tenantId, usage),
+        ...(p.instruction ? { instruction: p.instruction } : {}),
+      },
     });
     // Check and write in one transaction: the guard's verdict on the directory it read, then
     // draft, usage and audit events together.
@@ -217,35 +185,6 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
   );
   await deps.afterDraft?.({ tenantId, draftId, jobId: job.jobId });
   return { draftId, created, status, notePosted: note.status === 'performed' };
-}
-
-/** The context providers of a tenant's settings (also used by Slack questions: src/slack/ask.ts). */
-export function contextProviders(
-  deps: TicketPipelineDeps,
-  settings: PipelineSettings,
-  zendesk: ZendeskResources,
-  now: () => Date,
-): ContextProvider[] {
-  const providers: ContextProvider[] = [
-    createZendeskProvider(zendesk, { recentTickets: settings.context.recentTickets }),
-    createCatalogProvider({ db: deps.database.db, kbLimit: settings.context.kbLimit }),
-  ];
-  if (settings.contextApi) {
-    providers.push(
-      createContextApiProvider(
-        {
-          db: deps.database.db,
-          vault: deps.vault,
-          now,
-          allowPrivate: deps.allowPrivateContextApi ?? false,
-          ...(deps.resolver ? { resolver: deps.resolver } : {}),
-          ...(deps.contextFetch ? { fetch: deps.contextFetch } : {}),
-        },
-        settings.contextApi,
-      ),
-    );
-  }
-  return providers;
 }
 
 /** The JobHandler registered for `zendesk.ticket`. */

@@ -35,6 +35,18 @@ export interface AccountContext {
   missing: MissingSource[];
   /** Milliseconds the loader took. */
   elapsedMs: number;
+  /** Per provider, as the loader saw it (set by loadContext; absent in hand-built contexts). */
+  providers?: ProviderReport[];
+}
+
+/** One provider's part of a context: how long it took, the facts kept from it, why it is missing. */
+export interface ProviderReport {
+  source: string;
+  elapsedMs: number;
+  /** Facts kept (after the level filter and de-duplication). */
+  facts: number;
+  /** `deadline`, `timeout` or the error, when nothing arrived from it; else null. */
+  missing: string | null;
 }
 
 /** A Zendesk ticket reduced to what routing and drafting need. */

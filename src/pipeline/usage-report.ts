@@ -174,13 +174,8 @@ export async function usageReport(tx: Tx, q: UsageQuery, now: Date = new Date())
     const b = buckets.get(q.granularity === 'day' ? r.day : `${r.day.slice(0, 7)}-01`);
     if (!b) continue;
     for (const into of [b.upstream, totalUpstream]) {
-      const c = (into[r.upstream] ??= {
-        calls: 0,
-        deferred: 0,
-        throttled: 0,
-        failures: 0,
-        breakerOpenings: 0,
-      });
+      into[r.upstream] ??= { calls: 0, deferred: 0, throttled: 0, failures: 0, breakerOpenings: 0 };
+      const c = into[r.upstream]!;
       for (const f of UPSTREAM_FIELDS) c[f] += r[f];
     }
   }

@@ -8,12 +8,11 @@ import { performEffectOnce } from '../jobs/effects.ts';
 import type { JobContext, JobHandler, JobQueue } from '../jobs/types.ts';
 import { sha256Hex } from '../lib/crypto.ts';
 import { AppError } from '../lib/errors.ts';
-import { loadContext } from '../pipeline/context/loader.ts';
+import { composeDraft } from '../pipeline/compose-draft.ts';
 import { recordDraft } from '../pipeline/draft-record.ts';
-import { drafterForTenant } from '../pipeline/drafting/tenant-model.ts';
 import { guardDraft } from '../pipeline/leak-guard.ts';
-import { contextProviders, type TicketPipelineDeps } from '../pipeline/process-ticket.ts';
-import { drafterWithinQuota, quotaReached, quotaUsage } from '../pipeline/quota.ts';
+import type { TicketPipelineDeps } from '../pipeline/process-ticket.ts';
+import { quotaReached, quotaUsage } from '../pipeline/quota.ts';
 import { type RouteDecision, routeTicket } from '../pipeline/routing.ts';
 import { readPipelineSettings } from '../pipeline/settings.ts';
 import { loadPipelineTicket } from '../pipeline/ticket-source.ts';
@@ -397,21 +396,14 @@ async function draftOnce(
     settings.context.providerTimeoutMs ?? settings.context.deadlineMs,
   );
   const now = a.now;
-  const context = await loadContext({
-    providers: contextProviders(deps, settings, contextZendesk, now),
-    input: { tenantId: a.tenantId, ticket: a.ticket, route: a.route, now: now() },
-    deadlineMs: settings.context.deadlineMs,
-    ...(settings.context.providerTimeoutMs ? { providerTimeoutMs: settings.context.providerTimeoutMs } : {}),
-  });
-  const drafter = await drafterForTenant(deps, a.tenantId, settings.drafting);
-  const draft = await drafterWithinQuota(drafter, quota).draft({
+  const { context, draft } = await composeDraft(deps, {
     tenantId: a.tenantId,
     ticket: a.ticket,
-    context,
-    now: now(),
-    model: settings.drafting.model,
-    limits: deps.limiter,
-    replyLanguage: settings.drafting.replyLanguage,
+    route: a.route,
+    settings,
+    quota,
+    zendesk: contextZendesk,
+    now,
   });
   await withTenant(db, a.tenantId, async (tx) => {
     const guard = await guardDraft(tx, a.route, draft.reply);

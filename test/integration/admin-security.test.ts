@@ -36,7 +36,14 @@ const config = testConfig({
 /** By design for signed-out people (sign-in flows, the one-time local link) or for every principal (sign out). */
 const PUBLIC = [/^\/admin\/signin\//, /^\/admin\/local-login$/, /^\/admin\/signout$/];
 /** Pages a member may read (their forms are what they may not use). */
-const MEMBER_READABLE = new Set(['GET /admin', 'GET /admin/slack/channels', 'GET /admin/zendesk/sidebar']);
+const MEMBER_READABLE = new Set([
+  'GET /admin',
+  'GET /admin/slack/channels',
+  'GET /admin/zendesk/sidebar',
+  'GET /admin/drafts',
+]);
+/** Member-readable pages of one record, whose sample id (`x1`) names none: 404, not 403. */
+const MEMBER_READABLE_RECORDS = new Set(['GET /admin/drafts/:id']);
 /** Admin actions outside /admin. */
 const EXTRA = ['POST /zendesk/provision', 'POST /zendesk/disconnect'];
 
@@ -150,6 +157,7 @@ describe.each(backends())('every admin route on %s', (backend) => {
     for (const r of routes) {
       const res = await call(r, { cookie: memberA, ...(r.startsWith('GET') ? {} : sameOrigin) });
       if (MEMBER_READABLE.has(r)) expect(res.status, r).toBe(200);
+      else if (MEMBER_READABLE_RECORDS.has(r)) expect(res.status, r).toBe(404);
       else expect(res.status, `${r} answered ${res.status}`).toBe(403);
     }
     expect(await fingerprint()).toBe(before);

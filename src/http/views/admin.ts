@@ -14,6 +14,8 @@ export const CONSOLE_NAV = [
   { href: '/admin/audit', label: 'Audit trail' },
   { href: '/admin/limits', label: 'Limits' },
   { href: '/admin/isolation', label: 'Isolation' },
+  { href: '/admin/drafts', label: 'Drafts' },
+  { href: '/admin/playground', label: 'Playground' },
 ];
 
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */

@@ -1,6 +1,6 @@
 import { describeError } from '../../lib/errors.ts';
 import type { RouteDecision } from '../routing.ts';
-import type { AccountContext, ContextFact, MissingSource, PipelineTicket } from '../types.ts';
+import type { AccountContext, ContextFact, MissingSource, PipelineTicket, ProviderReport } from '../types.ts';
 import { VISIBLE_AT } from '../types.ts';
 
 /** What every provider receives. Providers decide from `route.level` what they may load. */
@@ -74,12 +74,14 @@ export async function loadContext(opts: LoadContextOptions): Promise<AccountCont
     const own = new AbortController();
     const ownTimer = setTimeout(() => own.abort(), perProvider);
     const signal = AbortSignal.any([deadline.signal, own.signal]);
+    const t0 = performance.now();
+    const ms = () => Math.round((performance.now() - t0) * 10) / 10;
     try {
       const work = Promise.resolve().then(() => p.load(input, signal));
       const facts = await raceSignal(work, signal, () =>
         deadline.signal.aborted ? new LateError('deadline') : new LateError('timeout'),
       );
-      return { source: p.source, facts, missing: null };
+      return { source: p.source, facts, missing: null, elapsedMs: ms() };
     } catch (e) {
       const reason =
         e instanceof LateError
@@ -89,7 +91,7 @@ export async function loadContext(opts: LoadContextOptions): Promise<AccountCont
               ? 'deadline'
               : 'timeout'
             : describeError(e);
-      return { source: p.source, facts: [] as ContextFact[], missing: reason };
+      return { source: p.source, facts: [] as ContextFact[], missing: reason, elapsedMs: ms() };
     } finally {
       clearTimeout(ownTimer);
     }
@@ -103,8 +105,10 @@ export async function loadContext(opts: LoadContextOptions): Promise<AccountCont
   const allowed = VISIBLE_AT[input.route.level];
   const facts: ContextFact[] = [];
   const missing: MissingSource[] = [];
+  const providers: ProviderReport[] = [];
   const seen = new Set<string>();
   for (const s of settled) {
+    providers.push({ source: s.source, elapsedMs: s.elapsedMs, facts: 0, missing: s.missing });
     if (s.missing !== null) {
       missing.push({ source: s.source, reason: s.missing });
       continue;
@@ -115,6 +119,7 @@ export async function loadContext(opts: LoadContextOptions): Promise<AccountCont
       if (seen.has(f.id)) continue;
       seen.add(f.id);
       facts.push(f);
+      providers.at(-1)!.facts++;
     }
   }
   return {
@@ -124,5 +129,6 @@ export async function loadContext(opts: LoadContextOptions): Promise<AccountCont
     facts,
     missing,
     elapsedMs: Math.round((performance.now() - started) * 10) / 10,
+    providers,
   };
 }
