@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { adminAuditRoutes } from './http/admin-audit.ts';
+import { adminCatalogRoutes } from './http/admin-catalog.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
+import { adminDirectoryRoutes } from './http/admin-directory.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminMembersRoutes } from './http/admin-members.ts';
 import { adminRoutes } from './http/admin-routes.ts';
@@ -51,6 +53,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminMembersRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
+  app.route('/', adminCatalogRoutes());
+  app.route('/', adminDirectoryRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());
   return app;

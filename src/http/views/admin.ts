@@ -12,6 +12,8 @@ export const CONSOLE_NAV = [
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/audit', label: 'Audit trail' },
   { href: '/admin/isolation', label: 'Isolation' },
+  { href: '/admin/catalog', label: 'Catalog' },
+  { href: '/admin/directory', label: 'Directory' },
 ];
 
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */
