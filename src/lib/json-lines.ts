@@ -1,5 +1,5 @@
 import { AppError } from './errors.ts';
-import { parseJsonBody } from './json-body.ts';
+import { MAX_JSON_DEPTH, parseJsonBody } from './json-body.ts';
 
 /**
  * Line numbers for uploaded text (the console's imports), so a validation problem can name the
@@ -33,7 +33,8 @@ export function parseUploadedJson(
     const msg = e instanceof Error ? e.message : '';
     const m = /line (\d+) column \d+/.exec(msg) ?? null;
     const pos = /position (\d+)/.exec(msg);
-    const line = m ? Number(m[1]) : pos ? lineAt(text, Number(pos[1])) : null;
+    const at = pos ? Number(pos[1]) : jsonErrorOffset(text);
+    const line = m ? Number(m[1]) : at !== null ? lineAt(text, at) : null;
     return { ok: false, line, message: 'not valid JSON' };
   }
   try {
@@ -48,10 +49,85 @@ export function parseUploadedJson(
 }
 
 /**
+ * Where a JSON text stops being valid (the offset of the first character that does not fit), for
+ * the messages of JSON.parse that give no position ("Unexpected token ']'"); null when valid.
+ */
+export function jsonErrorOffset(text: string): number | null {
+  let i = 0;
+  class Bad extends Error {}
+  const fail = (): never => {
+    throw new Bad();
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i]!)) i++;
+  };
+  const str = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  let depth = 0;
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{' || ch === '[') {
+      // Nesting is bounded by parseJsonBody's limit; deeper is an error here too (and no stack overflow).
+      if (++depth > MAX_JSON_DEPTH) fail();
+      const close = ch === '{' ? '}' : ']';
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        depth--;
+        return;
+      }
+      for (;;) {
+        if (close === '}') {
+          ws();
+          str();
+          ws();
+          if (text[i] !== ':') fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === close) {
+          i++;
+          depth--;
+          return;
+        }
+        fail();
+      }
+    }
+    if (ch === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) fail();
+    i += m![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : null;
+  } catch (e) {
+    if (e instanceof Bad) return Math.min(i, text.length);
+    throw e;
+  }
+}
+
+/**
  * The line on which each value of a valid JSON text starts, keyed by its path joined with `.`
  * (`accounts.3.users.0`), down to `maxDepth` levels. The text must already have parsed.
  */
-export function jsonValueLines(text: string, maxDepth = 4): Map<string, number> {
+export function jsonValueLines(text: string, maxDepth = 6): Map<string, number> {
   const out = new Map<string, number>();
   let i = 0;
   let line = 1;

@@ -238,6 +238,17 @@ export interface DirectoryReport {
   sharedDomains: SharedDomain[];
 }
 
+/** JSON with object keys sorted at every level (jsonb hands keys back in its own order). */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
+}
+
 type User = { email: string; name: string | null; role: string | null };
 const accountShape = (a: {
   name: string;
@@ -245,7 +256,15 @@ const accountShape = (a: {
   domains: readonly string[];
   users: readonly User[];
   internalNotes: string | null;
-}) => JSON.stringify([a.name, a.plan, [...new Set(a.domains)], a.users, a.internalNotes]);
+}) =>
+  // Field by field: jsonb does not keep key order.
+  JSON.stringify([
+    a.name,
+    a.plan,
+    [...new Set(a.domains)],
+    a.users.map((u) => [u.email, u.name ?? null, u.role ?? null]),
+    a.internalNotes,
+  ]);
 
 /**
  * What syncing `d` would do to the stored directory, read in the caller's transaction: accounts
@@ -321,7 +340,7 @@ export async function previewDirectory(tx: Tx, d: Directory): Promise<DirectoryR
     for (const [email, e] of after) {
       const old = before.get(email);
       if (!old) report.endUsers.added++;
-      else if (JSON.stringify([old.name, old.records]) !== JSON.stringify([e.name ?? null, e.records]))
+      else if (canonical([old.name, old.records]) !== canonical([e.name ?? null, e.records]))
         report.endUsers.changed++;
     }
     for (const email of before.keys()) if (!after.has(email)) report.endUsers.removed++;
