@@ -108,10 +108,13 @@ export function jsonErrorOffset(text: string): number | null {
         fail();
       }
     }
-    if (ch === '"') return str();
+    if (ch === '"') {
+      str();
+      return;
+    }
     const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
-    if (!m) fail();
-    i += m![0].length;
+    if (!m) return fail();
+    i += m[0].length;
   };
   try {
     value();
