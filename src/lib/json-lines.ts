@@ -113,7 +113,7 @@ export function jsonErrorOffset(text: string): number | null {
       return;
     }
     const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
-    if (!m) return fail();
+    if (!m) throw new Bad();
     i += m[0].length;
   };
   try {
