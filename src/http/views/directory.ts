@@ -22,7 +22,7 @@ export function sharedDomainsList(shared: SharedDomain[], caption: string): Html
     existing: 'between accounts you keep',
     both: 'between this upload and accounts you keep',
   };
-  return html`<table class="flagged"><caption>${caption}</caption>
+  return html`<table class="flagged"><caption class="visually-hidden">${caption}</caption>
 <tr><th scope="col">domain</th><th scope="col">claimed by</th><th scope="col">where</th></tr>
 ${shared.map(
   (s) =>
@@ -127,7 +127,7 @@ ${r.accounts.removed.length ? html`<li class="removed">Accounts removed (with th
 </ul>
 ${
   r.sharedDomains.length
-    ? html`<h2>Domains claimed by two accounts <small>(${r.sharedDomains.length})</small></h2>
+    ? html`<h2>Domains claimed by more than one account <small>(${r.sharedDomains.length})</small></h2>
 ${sharedDomainsList(r.sharedDomains, 'Domains more than one account would list')}
 ${SHARED_DOMAIN_EXPLAINED}`
     : html`<p>No domain is claimed by more than one account.</p>`
