@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Tx } from '../db/client.ts';
+import { fromBase64Url, toBase64Url } from '../lib/ids.ts';
 import type { Vault } from '../tenancy/vault.ts';
 
 /**
@@ -8,7 +7,10 @@ import type { Vault } from '../tenancy/vault.ts';
  * when it expires, with the tenant's vault key (AES-256-GCM, the tenant and purpose as associated
  * data: it opens for this tenant and this kind only, and cannot be edited). The confirm form
  * carries it back in a hidden field; the confirmation applies exactly the sealed document, and
- * only while the stored one still has the sealed fingerprint.
+ * only while the stored one still has the sealed fingerprint. The JSON is gzipped before it is
+ * sealed: directories and catalogs compress several times over, so the confirm form of an upload
+ * near the 1 MB body limit still fits under it (text that does not compress, near the limit,
+ * would not: base64 adds a third).
  */
 export const PREVIEW_TTL_MS = 30 * 60_000;
 
@@ -28,7 +30,15 @@ export function sealPreview<T>(
   kind: 'catalog' | 'directory',
   p: SealedPreview<T>,
 ): Promise<string> {
-  return vault.seal(tenantId, purpose(kind), JSON.stringify(p));
+  return gzip(JSON.stringify(p)).then((z) => vault.seal(tenantId, purpose(kind), toBase64Url(z)));
+}
+
+async function gzip(text: string): Promise<Uint8Array> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+async function gunzip(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
 }
 
 /** The sealed preview, or why not: `invalid` (tampered, another tenant's, not one) or `expired`. */
@@ -42,7 +52,9 @@ export async function openPreview<T>(
   if (!token || token.length > 4_000_000) return { ok: false, why: 'invalid' };
   let p: SealedPreview<T>;
   try {
-    p = JSON.parse(await vault.open(tenantId, purpose(kind), token)) as SealedPreview<T>;
+    p = JSON.parse(
+      await gunzip(fromBase64Url(await vault.open(tenantId, purpose(kind), token))),
+    ) as SealedPreview<T>;
   } catch {
     return { ok: false, why: 'invalid' };
   }
@@ -50,10 +62,4 @@ export async function openPreview<T>(
   return { ok: true, preview: p };
 }
 
-/**
- * Serialises the console's writes of one tenant document (catalog or directory) until the
- * transaction ends, so two confirmations cannot both pass the fingerprint check.
- */
-export async function lockTenantDocument(tx: Tx, tenantId: string, kind: 'catalog' | 'directory') {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`${kind}:${tenantId}`}, 0))`);
-}
+export { lockTenantDocument } from '../db/document-lock.ts';

@@ -292,4 +292,22 @@ describe.each(backends())('directory page on %s', (backend) => {
     // Replaying it: the directory is no longer the one reported on.
     expect((await post('/admin/directory/upload/confirm', { preview: fresh })).status).toBe(409);
   });
+
+  it('an upload near the body limit confirms: the sealed report is compressed, not a second copy of the file', async () => {
+    const notes = 'Pays yearly by invoice; renewal in March; prefers email. '.repeat(120);
+    const doc = {
+      accounts: Array.from({ length: 100 }, (_, i) => ({
+        id: `big-${i}`,
+        name: `Big ${i}`,
+        internalNotes: `${i} ${notes}`,
+      })),
+    };
+    const text = JSON.stringify(doc);
+    expect(text.length).toBeGreaterThan(650_000);
+    const html = await (await post('/admin/directory/upload', { file: new File([text], 'big.json') })).text();
+    const token = tokenOf(html)!;
+    expect(token.length).toBeLessThan(text.length / 4);
+    expect((await post('/admin/directory/upload/confirm', { preview: token })).status).toBe(303);
+    expect((await accountsOf(tenantId)).accounts).toHaveLength(103);
+  });
 });
