@@ -175,7 +175,7 @@ export function checkCatalog(
     for (const i of parsed.error.issues)
       issues.push({
         ...place(i.path),
-        message: i.code === 'unrecognized_keys' ? `unknown field: ${i.keys.join(', ')}` : i.message,
+        message: issueMessage(i),
       });
     return { ok: false, issues };
   }
@@ -202,6 +202,14 @@ export function checkCatalog(
       });
   }
   return issues.length ? { ok: false, issues } : { ok: true, catalog: c };
+}
+
+/** A zod issue in words a person filling a form or a spreadsheet reads. */
+export function issueMessage(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') return `unknown field: ${i.keys.join(', ')}`;
+  if (i.code === 'too_small' && i.origin === 'string' && Number(i.minimum) === 1) return 'must not be empty';
+  if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return 'is required';
+  return i.message;
 }
 
 /** The current catalog with one section replaced by `items` (raw, validated by checkCatalog). */

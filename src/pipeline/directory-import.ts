@@ -5,6 +5,7 @@ import { accounts, endUsers } from '../db/schema/index.ts';
 import { CsvSyntaxError, csvList, csvRecords, parseCsv } from '../lib/csv.ts';
 import { isFreeMailDomain, normaliseDomain } from '../lib/free-mail.ts';
 import { lineOf } from '../lib/json-lines.ts';
+import { issueMessage } from './catalog-import.ts';
 import { type DirectoryInput, directorySchema } from './tenant-config.ts';
 
 /**
@@ -158,7 +159,7 @@ export function checkDirectory(
     const issues = parsed.error.issues.map((i) => {
       const issue: DirectoryIssue = {
         path: i.path.map(String).join('.') || 'document',
-        message: i.code === 'unrecognized_keys' ? `unknown field: ${i.keys.join(', ')}` : i.message,
+        message: issueMessage(i),
       };
       const line = lineOf(lines, i.path);
       if (line !== undefined) issue.line = line;
