@@ -310,4 +310,18 @@ describe.each(backends())('directory page on %s', (backend) => {
     expect((await post('/admin/directory/upload/confirm', { preview: token })).status).toBe(303);
     expect((await accountsOf(tenantId)).accounts).toHaveLength(103);
   });
+
+  it("another tenant's upload is checked against that tenant's directory only", async () => {
+    // Tenant T's initech lists initech.com; the other tenant has no such account.
+    const res = await post(
+      '/admin/directory/upload',
+      { document: 'kind,account_id,name,domains\naccount,copycat,Copycat,initech.com\n' },
+      otherAdmin,
+    );
+    const html = await res.text();
+    expect(res.status).toBe(200);
+    expect(html).toContain('No domain is claimed by more than one account.');
+    expect(html).not.toContain('<code>initech</code>');
+    expect(html).toContain('<tr><th scope="row">accounts</th><td>1</td><td>0</td><td>0</td><td>0</td></tr>');
+  });
 });
