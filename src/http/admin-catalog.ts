@@ -17,6 +17,7 @@ import {
   checkCatalog,
   diffCatalog,
   sectionItems,
+  sectionToCsv,
   withSection,
 } from '../pipeline/catalog-import.ts';
 import { catalogSchema, replaceCatalog } from '../pipeline/tenant-config.ts';
@@ -49,6 +50,7 @@ import { type Html, sendPage } from './views/layout.ts';
  * `POST /admin/catalog/import/confirm` brings back the sealed preview (console-preview.ts), which
  * applies exactly that document, and only while the catalog still has the previewed fingerprint.
  * Every write goes through replaceCatalog (validated by catalogSchema, audited `catalog.replaced`).
+ * `GET /admin/catalog/export.csv?section=` downloads a section in the CSV import format.
  */
 const TITLE = 'Catalog';
 const NAV = CONSOLE_NAV;
@@ -159,6 +161,19 @@ export function adminCatalogRoutes() {
     const notice =
       q.applied === '1' ? 'The import was applied.' : q.saved ? 'Saved.' : q.removed ? 'Removed.' : null;
     return overview(c, notice, { format: 'json', text: '', error: null });
+  });
+
+  /** One section in the CSV import format: a spreadsheet to edit and import again. */
+  app.get('/admin/catalog/export.csv', async (c) => {
+    const section = asSection(c.req.query('section'));
+    if (!section) return page(c, { children: messageBody(['No such catalog section.']), status: 404 });
+    const cat = await withTenant(db(c), principal(c).tenantId, currentCatalog);
+    return c.body(sectionToCsv(cat, section), 200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="catalog-${section}.csv"`,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
   });
 
   app.get('/admin/catalog/item', async (c) => {

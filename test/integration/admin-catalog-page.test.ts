@@ -327,4 +327,19 @@ describe.each(backends())('catalog page on %s', (backend) => {
     ).toBe(403);
     expect((await catalogOf(tenantId)).plans.map((p) => p.key)).not.toContain('x');
   });
+
+  it('a section downloads as CSV in the import format, and imports back unchanged', async () => {
+    const res = await get('/admin/catalog/export.csv?section=playbooks');
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const csv = await res.text();
+    expect(csv).toBe('key,when,steps,visibility\nbilling,A billing question,Check the plan,account\n');
+    const preview = await (
+      await post('/admin/catalog/import', { format: 'csv:playbooks', document: csv })
+    ).text();
+    expect(preview).toContain('No differences');
+    expect((await get('/admin/catalog/export.csv?section=plans', member)).status).toBe(403);
+    expect(await (await get('/admin/catalog/export.csv?section=plans', otherAdmin)).text()).toBe(
+      'key,name,monthly_price\nzebra-secret,Zebra Secret Plan,\n',
+    );
+  });
 });

@@ -128,7 +128,7 @@ ${items.map(
 )}</table>`
     : html`<p class="muted">No ${SECTION_TITLES[section].toLowerCase()} yet.</p>`
 }
-<p><a href="/admin/catalog/item?section=${section}">Add ${aOne(section)}</a></p>
+<p><a href="/admin/catalog/item?section=${section}">Add ${aOne(section)}</a>${items.length ? html` · <a href="/admin/catalog/export.csv?section=${section}" download>Download ${SECTION_TITLES[section].toLowerCase()} as CSV</a>` : ''}</p>
 </section>`;
 }
 
