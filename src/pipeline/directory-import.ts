@@ -235,6 +235,7 @@ export function findSharedDomains(
 export interface DirectoryReport {
   mode: 'upsert' | 'replace';
   accounts: { added: string[]; changed: string[]; removed: string[]; unchanged: number };
+  /** `kept`: end users that stay as they are (of accounts whose end users are not listed, or listed unchanged). */
   endUsers: { added: number; changed: number; removed: number; kept: number };
   sharedDomains: SharedDomain[];
 }
@@ -343,6 +344,7 @@ export async function previewDirectory(tx: Tx, d: Directory): Promise<DirectoryR
       if (!old) report.endUsers.added++;
       else if (canonical([old.name, old.records]) !== canonical([e.name ?? null, e.records]))
         report.endUsers.changed++;
+      else report.endUsers.kept++;
     }
     for (const email of before.keys()) if (!after.has(email)) report.endUsers.removed++;
   }

@@ -324,4 +324,32 @@ describe.each(backends())('directory page on %s', (backend) => {
     expect(html).not.toContain('<code>initech</code>');
     expect(html).toContain('<tr><th scope="row">accounts</th><td>1</td><td>0</td><td>0</td><td>0</td></tr>');
   });
+
+  it('end users are compared by account and email, records included; an identical upload changes nothing', async () => {
+    const doc = {
+      accounts: [
+        {
+          id: 'globex',
+          name: 'Globex',
+          domains: ['globex.com'],
+          endUsers: [
+            {
+              email: 'eve@example.org',
+              name: 'Eve',
+              records: { tier: 'gold', orders: [{ id: 7, total: 12 }] },
+            },
+            { email: 'carol@example.org', name: 'Carol' },
+          ],
+        },
+      ],
+    };
+    const html = await (await post('/admin/directory/upload', { document: JSON.stringify(doc) })).text();
+    expect(html).toContain('<tr><th scope="row">end users</th><td>1</td><td>1</td><td>1</td><td>0</td></tr>');
+    expect(html).toContain('<tr><th scope="row">accounts</th><td>0</td><td>0</td><td>0</td><td>1</td></tr>');
+    expect((await post('/admin/directory/upload/confirm', { preview: tokenOf(html)! })).status).toBe(303);
+    const again = await (await post('/admin/directory/upload', { document: JSON.stringify(doc) })).text();
+    expect(again).toContain(
+      '<tr><th scope="row">end users</th><td>0</td><td>0</td><td>0</td><td>0</td></tr>',
+    );
+  });
 });
