@@ -349,7 +349,7 @@ describe.each(backends())('directory page on %s', (backend) => {
     expect((await post('/admin/directory/upload/confirm', { preview: tokenOf(html)! })).status).toBe(303);
     const again = await (await post('/admin/directory/upload', { document: JSON.stringify(doc) })).text();
     expect(again).toContain(
-      '<tr><th scope="row">end users</th><td>0</td><td>0</td><td>0</td><td>0</td></tr>',
+      '<tr><th scope="row">end users</th><td>0</td><td>0</td><td>0</td><td>2</td></tr>',
     );
   });
 });
