@@ -16,6 +16,7 @@ import {
   catalogFromCsv,
   checkCatalog,
   diffCatalog,
+  itemKey,
   sectionItems,
   sectionToCsv,
   withSection,
@@ -249,6 +250,16 @@ export function adminCatalogRoutes() {
           : remove
             ? items.filter((_, i) => i !== index)
             : items.map((it, i) => (i === index ? built.item : it));
+      // Links are a record by key: a clash would silently drop one, so it is refused here.
+      const at = index ?? next.length - 1;
+      const key = remove || section === 'changelog' ? null : itemKey(section, built.item);
+      if (key !== null && next.some((it, i) => i !== at && itemKey(section, it) === key)) {
+        const field = section === 'kb' ? 'id' : 'key';
+        return {
+          kind: 'invalid' as const,
+          issues: [{ section, item: at, field, message: `${field} "${key}" is used twice in ${section}` }],
+        };
+      }
       const check = checkCatalog(withSection(cat, section, next));
       if (!check.ok) return { kind: 'invalid' as const, issues: check.issues };
       await replaceCatalog(ctxOf(c, p, tx), check.catalog);

@@ -286,6 +286,18 @@ describe.each(backends())('catalog page on %s', (backend) => {
     expect(await dup.text()).toContain(
       'id="key-error" role="alert">key &quot;team&quot; is used twice in plans',
     );
+    const linkClash = await post('/admin/catalog/item', {
+      section: 'links',
+      index: '',
+      key: 'billing',
+      url: 'https://x.example/',
+      purpose: '',
+    });
+    expect(linkClash.status).toBe(400);
+    expect(await linkClash.text()).toContain(
+      'id="key-error" role="alert">key &quot;billing&quot; is used twice in links',
+    );
+    expect(Object.keys((await catalogOf(tenantId)).links)).toEqual(['billing']);
     const saved = await post('/admin/catalog/item', {
       section: 'plans',
       index: '0',
