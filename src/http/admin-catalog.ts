@@ -317,7 +317,17 @@ export function adminCatalogRoutes() {
             ok: false as const,
             issues: [{ ...(parsed.line ? { line: parsed.line } : {}), message: parsed.message }],
           };
-        check = checkCatalog(parsed.value, { requireAll: true, lines: jsonValueLines(text) });
+        const twice: { path: string; line: number }[] = [];
+        const lines = jsonValueLines(text, 6, twice);
+        if (twice.length)
+          return {
+            ok: false as const,
+            issues: twice.map((d) => ({
+              line: d.line,
+              message: `${d.path} is given twice (only one can be kept)`,
+            })),
+          };
+        check = checkCatalog(parsed.value, { requireAll: true, lines });
       } else {
         const fromCsv = catalogFromCsv(current, section, text);
         if (!fromCsv.ok) return { ok: false as const, issues: fromCsv.issues };

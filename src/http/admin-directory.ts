@@ -126,7 +126,13 @@ export function adminDirectoryRoutes() {
       const parsed = parseUploadedJson(text);
       if (!parsed.ok)
         return invalid([{ ...(parsed.line ? { line: parsed.line } : {}), message: parsed.message }]);
-      checked = checkDirectory(parsed.value, jsonValueLines(text));
+      const twice: { path: string; line: number }[] = [];
+      const lines = jsonValueLines(text, 6, twice);
+      if (twice.length)
+        return invalid(
+          twice.map((d) => ({ line: d.line, path: d.path, message: 'given twice (only one can be kept)' })),
+        );
+      checked = checkDirectory(parsed.value, lines);
     } else {
       const csv = directoryFromCsv(text, mode);
       if (!csv.ok) return invalid(csv.issues);

@@ -128,9 +128,14 @@ export function jsonErrorOffset(text: string): number | null {
 
 /**
  * The line on which each value of a valid JSON text starts, keyed by its path joined with `.`
- * (`accounts.3.users.0`), down to `maxDepth` levels. The text must already have parsed.
+ * (`accounts.3.users.0`), down to `maxDepth` levels. The text must already have parsed. A key
+ * repeated within one object (JSON.parse keeps only the last) is pushed onto `duplicates`.
  */
-export function jsonValueLines(text: string, maxDepth = 6): Map<string, number> {
+export function jsonValueLines(
+  text: string,
+  maxDepth = 6,
+  duplicates?: { path: string; line: number }[],
+): Map<string, number> {
   const out = new Map<string, number>();
   let i = 0;
   let line = 1;
@@ -160,9 +165,12 @@ export function jsonValueLines(text: string, maxDepth = 6): Map<string, number> 
         i++;
         return;
       }
+      const seen = new Set<string>();
       for (;;) {
         ws();
         const k = str();
+        if (seen.has(k)) duplicates?.push({ path: [...path, k].join('.'), line });
+        seen.add(k);
         ws();
         i++; // ':'
         value([...path, k]);

@@ -199,6 +199,11 @@ describe.each(backends())('catalog page on %s', (backend) => {
       document: JSON.stringify({ ...BASE, links: { l: 'https://x.example/{ticket.secret}' } }),
     });
     expect(await placeholder.text()).toContain('the placeholder {ticket.secret} is not allowed');
+    const twice = await post('/admin/catalog/import', {
+      format: 'json',
+      document: `{"plans": [], "features": [], "kb": [], "changelog": [], "playbooks": [],\n"links": {\n"a": "https://a.example/",\n"a": "https://b.example/"}}`,
+    });
+    expect(await twice.text()).toContain('<strong>line 4</strong>: links.a is given twice');
     expect(await catalogOf(tenantId)).toEqual(before);
   });
 

@@ -59,3 +59,11 @@ describe('JSON syntax errors', () => {
     expect(parseUploadedJson(`${'['.repeat(100_000)}`)).toMatchObject({ ok: false });
   });
 });
+
+describe('JSON duplicate keys', () => {
+  it('reports a key given twice in one object with its line (JSON.parse would keep the last silently)', () => {
+    const twice: { path: string; line: number }[] = [];
+    jsonValueLines('{\n "links": {\n  "a": "x",\n  "a": "y"\n },\n "b": {"a": 1}\n}', 6, twice);
+    expect(twice).toEqual([{ path: 'links.a', line: 4 }]);
+  });
+});
