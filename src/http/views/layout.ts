@@ -54,7 +54,7 @@ small{color:var(--muted)}
 .step-optional .badge,.step-unavailable .badge{color:var(--muted)}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}.filters label{display:flex;flex-direction:column;font-size:.9rem}
 table{position:relative}.inline{display:inline}.actions{white-space:nowrap}.flag{color:var(--danger);border-color:var(--danger)}
-pre{white-space:pre-wrap;overflow-wrap:anywhere}textarea{font:inherit;max-width:100%;box-sizing:border-box}.issues li,.changes li{overflow-wrap:anywhere}
+pre,details code{white-space:pre-wrap;overflow-wrap:anywhere}textarea{font:inherit;max-width:100%;box-sizing:border-box}.issues li,.changes li{overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
 `;
