@@ -1,6 +1,8 @@
 import { Hono } from 'hono';
 import { adminAuditRoutes } from './http/admin-audit.ts';
+import { adminCatalogRoutes } from './http/admin-catalog.ts';
 import { adminConfigRoutes } from './http/admin-config.ts';
+import { adminDirectoryRoutes } from './http/admin-directory.ts';
 import { adminDraftsRoutes } from './http/admin-drafts.ts';
 import { adminIsolationRoutes } from './http/admin-isolation.ts';
 import { adminLimitsRoutes } from './http/admin-limits.ts';
@@ -70,6 +72,8 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminLimitsRoutes());
   app.route('/', adminDraftsRoutes());
   app.route('/', adminPlaygroundRoutes());
+  app.route('/', adminCatalogRoutes());
+  app.route('/', adminDirectoryRoutes());
   app.route('/', zendeskWebhookRoutes());
   app.route('/', sidebarRoutes());
   return app;

@@ -1,6 +1,7 @@
 import { eq, notInArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { audit } from '../audit/audit.ts';
+import { lockTenantDocument } from '../db/document-lock.ts';
 import {
   accounts,
   catalogEntries,
@@ -172,6 +173,7 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
     );
   }
   const { tx, tenantId } = ctx;
+  await lockTenantDocument(tx, tenantId, 'catalog');
   await tx.delete(catalogEntries);
   await tx.delete(kbArticles);
   await tx.delete(playbooks);
@@ -243,6 +245,7 @@ export async function syncDirectory(ctx: ServiceCtx, input: DirectoryInput) {
   const d = directorySchema.parse(input);
   assertNoFreeMailDomains(d.accounts);
   const { tx, tenantId } = ctx;
+  await lockTenantDocument(tx, tenantId, 'directory');
   let endUsersWritten = 0;
   for (const a of d.accounts) {
     const row = {

@@ -16,6 +16,8 @@ export const CONSOLE_NAV = [
   { href: '/admin/isolation', label: 'Isolation' },
   { href: '/admin/drafts', label: 'Drafts' },
   { href: '/admin/playground', label: 'Playground' },
+  { href: '/admin/catalog', label: 'Catalog' },
+  { href: '/admin/directory', label: 'Directory' },
 ];
 
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */

@@ -56,6 +56,8 @@ small{color:var(--muted)}
 code{overflow-wrap:anywhere}input.wide{width:32rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:rgba(127,127,127,.1);padding:.5rem;font-size:.85rem}
 fieldset{border:1px solid var(--line);max-width:100%;box-sizing:border-box}
 textarea{font:inherit;width:100%;max-width:40rem;box-sizing:border-box}.text{white-space:pre-wrap;overflow-wrap:anywhere;border-left:3px solid var(--line);padding-left:.75rem}.summary{display:grid;grid-template-columns:auto 1fr;gap:.15rem 1rem}.summary dd{margin:0}.facts{padding-left:1.25rem}
+table{position:relative}.inline{display:inline}.actions{white-space:nowrap}.flag{color:var(--danger);border-color:var(--danger)}
+pre,details code{white-space:pre-wrap;overflow-wrap:anywhere}.issues li,.changes li{overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 @media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
 `;
