@@ -121,8 +121,15 @@ export interface Permit {
   ok(info?: { limitPerMinute?: number | undefined; remaining?: number | undefined }): Promise<void>;
   /** A 429 (or a 503 with Retry-After): pause this tenant's calls to this upstream until `retryAt`. */
   throttled(retryAt: Date, info?: { limitPerMinute?: number | undefined }): Promise<void>;
-  /** A 5xx, a timeout or no answer: one more consecutive failure toward opening the breaker. */
-  failed(detail: string): Promise<void>;
+  /**
+   * A 5xx, a timeout or no answer: one more consecutive failure toward opening the breaker.
+   * Resolves to the breaker's state after it: when 'open' (this failure opened it, or the probe
+   * failed), callers throw `deferral()` instead, so the job waits for the breaker without
+   * spending its attempt.
+   */
+  failed(detail: string): Promise<'closed' | 'open' | 'half_open'>;
+  /** The error a caller throws when `failed` answered 'open': retry after the cool-down. */
+  deferral(): UpstreamDeferredError;
 }
 
 export interface UpstreamLimiter {
@@ -166,11 +173,14 @@ export function createUpstreamLimiter(o: UpstreamLimiterOptions): UpstreamLimite
     outcome: 'ok' | 'throttled' | 'failure',
     x: { retryAt?: Date; learned?: number | undefined; clamp?: number; detail?: string },
   ) =>
-    withTenant(o.db, tenantId, (tx) =>
-      tx.execute(
-        sql`select public.app_record_upstream(${call.upstream}, ${call.key ?? ''}, ${outcome}, ${iso(now())}, ${x.retryAt ? iso(x.retryAt) : sql`null::timestamptz`}, ${BREAKER.threshold}::int, ${x.learned ?? null}::float8, ${x.clamp ?? null}::float8, ${x.detail ?? null}::text)`,
-      ),
-    );
+    withTenant(o.db, tenantId, async (tx) => {
+      const [r] = rowsOf<{ state: 'closed' | 'open' | 'half_open' }>(
+        await tx.execute(
+          sql`select public.app_record_upstream(${call.upstream}, ${call.key ?? ''}, ${outcome}, ${iso(now())}, ${x.retryAt ? iso(x.retryAt) : sql`null::timestamptz`}, ${BREAKER.threshold}::int, ${x.learned ?? null}::float8, ${x.clamp ?? null}::float8, ${x.detail ?? null}::text) as state`,
+        ),
+      );
+      return r?.state ?? 'closed';
+    });
 
   return {
     async acquire(tenantId, call, opts = {}) {
@@ -223,9 +233,13 @@ export function createUpstreamLimiter(o: UpstreamLimiterOptions): UpstreamLimite
           async throttled(retryAt, info = {}) {
             await record(tenantId, call, 'throttled', { retryAt, learned: info.limitPerMinute });
           },
-          async failed(detail) {
-            await record(tenantId, call, 'failure', { detail: detail.slice(0, 300) });
-          },
+          failed: (detail) => record(tenantId, call, 'failure', { detail: detail.slice(0, 300) }),
+          deferral: () =>
+            new UpstreamDeferredError(
+              call.upstream,
+              'breaker_open',
+              new Date(now().getTime() + BREAKER.cooldownMs),
+            ),
         };
       }
     },
@@ -235,6 +249,12 @@ export function createUpstreamLimiter(o: UpstreamLimiterOptions): UpstreamLimite
 /** A limiter that never limits (tools and tests that make no upstream calls of a tenant). */
 export const UNLIMITED: UpstreamLimiter = {
   async acquire() {
-    return { probe: false, ok: async () => {}, throttled: async () => {}, failed: async () => {} };
+    return {
+      probe: false,
+      ok: async () => {},
+      throttled: async () => {},
+      failed: async () => 'closed' as const,
+      deferral: () => new UpstreamDeferredError('zendesk', 'breaker_open', new Date()),
+    };
   },
 };

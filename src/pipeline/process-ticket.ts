@@ -1,5 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { audit } from '../audit/audit.ts';
+import { rowsOf, type Tx } from '../db/client.ts';
 import { drafts, zendeskConnections } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
 import type { JobContext, JobHandler } from '../jobs/types.ts';
@@ -65,6 +66,28 @@ export interface ProcessResult {
   notePosted: boolean;
 }
 
+/**
+ * Whether a newer delivery of the same ticket (same connection, a drafting event) has a job that
+ * is not dead: queued, running or done, it drafts the ticket as it stands then, which includes
+ * this event. One index probe (webhook_deliveries_ticket) and a primary-key join per delivery of
+ * the ticket.
+ */
+async function supersededBy(
+  tx: Tx,
+  tenantId: string,
+  jobId: string,
+  p: { connectionId: string; ticketId: string },
+) {
+  const rows = await tx.execute(sql`with mine as (select m.received_at, m.job_id from webhook_deliveries m
+      where m.tenant_id = ${tenantId} and m.connection_id = ${p.connectionId} and m.ticket_id = ${p.ticketId} and m.job_id = ${jobId})
+    select 1 from webhook_deliveries d join mine on (d.received_at, d.job_id) > (mine.received_at, mine.job_id)
+    join jobs j on j.tenant_id = d.tenant_id and j.id = d.job_id
+    where d.tenant_id = ${tenantId} and d.connection_id = ${p.connectionId} and d.ticket_id = ${p.ticketId}
+      and d.event in ('ticket_created', 'comment_added') and j.status <> 'dead'
+    limit 1`);
+  return rowsOf(rows).length > 0;
+}
+
 export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext): Promise<ProcessResult> {
   const now = deps.now ?? systemClock;
   const p = readTicketJob(job.payload);
@@ -86,6 +109,10 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       .from(drafts)
       .where(eq(drafts.id, draftId))
       .limit(1);
+    // Collapse: a newer event of this ticket, still to run or drafted, covers this one (its job
+    // reads the ticket as it is then). A Regenerate (an agent's instruction) is never collapsed.
+    if (!existing && !p.instruction && (await supersededBy(tx, tenantId, job.jobId, p)))
+      return { superseded: true as const };
     const settings = await readPipelineSettings(tx);
     // Only a ticket still to draft reads its tenant's usage against the limits.
     const quota = existing
@@ -93,6 +120,10 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       : quotaReached(settings.limits, await quotaUsage(tx, settings.limits, now()));
     return { conn, existing, settings, quota };
   });
+  if ('superseded' in setup) {
+    log.info('ticket event collapsed into a newer event of the ticket');
+    return { draftId, created: false, status: 'superseded', notePosted: false };
+  }
   if (!setup.conn) throw new AppError('not_found', 'Zendesk connection of this job is gone');
   if (setup.conn.status === 'revoked') throw new AppError('forbidden', 'Zendesk connection was revoked');
   const zendeskClient = (timeoutMs: number, maxInlineWaitMs?: number) =>

@@ -70,7 +70,7 @@ export function createSlackWeb(opts: {
           redirect: 'manual',
         });
       } catch (cause) {
-        await permit.failed(`no answer to ${method}`);
+        if ((await permit.failed(`no answer to ${method}`)) === 'open') throw permit.deferral();
         throw new AppError('upstream_error', `Slack did not answer ${method}.`, { retryable: true, cause });
       }
       if (res.status === 429) {
@@ -80,8 +80,9 @@ export function createSlackWeb(opts: {
         await permit.throttled(retryAt);
         throw new UpstreamDeferredError('slack', 'paused', retryAt);
       }
-      if (res.status >= 500) await permit.failed(`${res.status} to ${method}`);
-      else await permit.ok();
+      if (res.status >= 500) {
+        if ((await permit.failed(`${res.status} to ${method}`)) === 'open') throw permit.deferral();
+      } else await permit.ok();
       if (!res.ok) {
         throw new AppError('upstream_error', `Slack ${method} answered HTTP ${res.status}.`, {
           retryable: res.status >= 500,

@@ -145,7 +145,8 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
       } catch (cause) {
         // A short deadline of our own (the context loader's) is not Zendesk failing.
         const ownDeadline = (cause as Error)?.name === 'TimeoutError' && (opts.timeoutMs ?? 15_000) < 5_000;
-        if (!ownDeadline) await permit?.failed(`no answer to ${method} ${url.pathname}`);
+        if (!ownDeadline && (await permit?.failed(`no answer to ${method} ${url.pathname}`)) === 'open')
+          throw permit!.deferral();
         throw new ZendeskApiError('upstream_error', `Zendesk did not answer ${method} ${url.pathname}`, {
           retryable: true,
           cause,
@@ -177,8 +178,13 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
           { upstreamStatus: res.status, retryable: true, retryAt, now: t },
         );
       }
-      if (res.status >= 500) await permit?.failed(`${res.status} to ${method} ${url.pathname}`);
-      else await permit?.ok(rateHeaders(res));
+      if (res.status >= 500) {
+        // The breaker is open now: the job waits for it instead of spending its attempt.
+        if ((await permit?.failed(`${res.status} to ${method} ${url.pathname}`)) === 'open') {
+          await discardBody(res);
+          throw permit!.deferral();
+        }
+      } else await permit?.ok(rateHeaders(res));
       return res;
     }
     throw new ZendeskApiError('upstream_error', 'Zendesk kept refusing the request', { retryable: true });

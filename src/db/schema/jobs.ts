@@ -72,6 +72,8 @@ export const webhookDeliveries = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.invocationId] }),
     unique('webhook_deliveries_event').on(t.tenantId, t.eventKey),
+    // A ticket's deliveries: a queued event a newer one of its ticket supersedes (process-ticket.ts).
+    index('webhook_deliveries_ticket').on(t.tenantId, t.connectionId, t.ticketId),
     tenantIsolation(),
   ],
 );

@@ -336,8 +336,9 @@ export function createOpenAiDrafter(opts: OpenAiDrafterOptions): Drafter {
           await permit.throttled(retryAt);
           throw new UpstreamDeferredError('model', 'paused', retryAt);
         }
-        if (failure === 'server_error' || failure === 'unavailable') await permit?.failed(error.message);
-        else await permit?.ok();
+        if (failure === 'server_error' || failure === 'unavailable') {
+          if ((await permit?.failed(error.message)) === 'open') throw permit!.deferral();
+        } else await permit?.ok();
         throw error;
       }
       await permit?.ok();

@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_deliveries_ticket" ON "webhook_deliveries" USING btree ("tenant_id","connection_id","ticket_id");
