@@ -7,6 +7,7 @@ import { adminRoutes } from './http/admin-routes.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { adminSlackRoutes } from './http/admin-slack.ts';
+import { adminUsageRoutes } from './http/admin-usage.ts';
 import { errorResponse, onError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { installRoutes } from './http/install-routes.ts';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminIsolationRoutes());
   app.route('/', adminAuditRoutes());
   app.route('/', adminMembersRoutes());
+  app.route('/', adminUsageRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminConfigRoutes());
   app.route('/', zendeskWebhookRoutes());

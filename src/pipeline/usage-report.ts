@@ -32,6 +32,13 @@ interface DraftRow {
   route: string;
   n: number;
 }
+interface FeedbackRow {
+  bucket: string;
+  sent: number;
+  unchanged: number;
+  edited: number;
+  rejected: number;
+}
 interface ModelRow {
   bucket: string;
   model: string;
@@ -61,6 +68,20 @@ export interface UsageBucket {
     unpriced: boolean;
   }[];
   costMicroUsd: number;
+  /**
+   * What happened to the bucket's drafts (by the draft's creation time): sent unchanged or after
+   * edits (the sidebar's and Slack's sends, `draft_deliveries`), rejected (in the sidebar or in
+   * Slack, which sets the draft's status). Rates as the sidebar's feedback defines them:
+   * acceptance = sent unchanged / drafts, edit = sent edited / sent; null without a denominator.
+   */
+  feedback: {
+    sent: number;
+    sentUnchanged: number;
+    sentEdited: number;
+    rejected: number;
+    acceptanceRate: number | null;
+    editRate: number | null;
+  };
 }
 
 const bump = (r: Record<string, number>, k: string, n: number) => {
@@ -99,6 +120,16 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
       from llm_usage where created_at >= ${from.toISOString()}::timestamptz and created_at < ${until.toISOString()}::timestamptz
       group by 1, 2, 3`),
   );
+  const feedback = rowsOf<FeedbackRow>(
+    await tx.execute(sql`select to_char(date_trunc(${unit}, d.created_at at time zone 'UTC'), 'YYYY-MM-DD') as bucket,
+        count(*) filter (where dl.status = 'sent')::int as sent,
+        count(*) filter (where dl.status = 'sent' and coalesce(dl.edit_distance, 0) = 0)::int as unchanged,
+        count(*) filter (where dl.status = 'sent' and dl.edit_distance > 0)::int as edited,
+        count(*) filter (where dl.status = 'rejected' or (dl.status is null and d.status = 'rejected'))::int as rejected
+      from drafts d left join draft_deliveries dl on dl.tenant_id = d.tenant_id and dl.draft_id = d.id
+      where d.created_at >= ${from.toISOString()}::timestamptz and d.created_at < ${until.toISOString()}::timestamptz
+      group by 1`),
+  );
   const buckets = new Map<string, UsageBucket>(
     bucketStarts(q).map((start) => [
       start,
@@ -107,6 +138,14 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
         drafts: { total: 0, bySource: {}, byStatus: {}, byDrafter: {}, byRoute: {} },
         models: [],
         costMicroUsd: 0,
+        feedback: {
+          sent: 0,
+          sentUnchanged: 0,
+          sentEdited: 0,
+          rejected: 0,
+          acceptanceRate: null,
+          editRate: null,
+        },
       },
     ]),
   );
@@ -143,8 +182,20 @@ export async function usageReport(tx: Tx, q: UsageQuery) {
     m.costMicroUsd += Number(r.cost);
     b.costMicroUsd += Number(r.cost);
   }
+  for (const r of feedback) {
+    const f = buckets.get(r.bucket)?.feedback;
+    if (!f) continue;
+    f.sent = Number(r.sent);
+    f.sentUnchanged = Number(r.unchanged);
+    f.sentEdited = Number(r.edited);
+    f.rejected = Number(r.rejected);
+  }
   const list = [...buckets.values()];
-  for (const b of list) b.models.sort((x, y) => x.model.localeCompare(y.model));
+  for (const b of list) {
+    b.models.sort((x, y) => x.model.localeCompare(y.model));
+    b.feedback.acceptanceRate = b.drafts.total ? b.feedback.sentUnchanged / b.drafts.total : null;
+    b.feedback.editRate = b.feedback.sent ? b.feedback.sentEdited / b.feedback.sent : null;
+  }
   const totals = {
     drafts: list.reduce((a, b) => a + b.drafts.total, 0),
     modelCalls: list.reduce((a, b) => a + b.models.reduce((s, m) => s + m.calls, 0), 0),

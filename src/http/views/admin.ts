@@ -11,6 +11,7 @@ export const CONSOLE_NAV = [
   { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/audit', label: 'Audit trail' },
+  { href: '/admin/usage', label: 'Usage' },
   { href: '/admin/isolation', label: 'Isolation' },
 ];
 
