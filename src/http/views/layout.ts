@@ -56,7 +56,7 @@ small{color:var(--muted)}
 figure{margin:.5rem 0}.chart{display:block;max-width:100%;height:auto}.legend{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem}
 details{margin:.5rem 0}summary{cursor:pointer}caption{text-align:left;font-weight:600}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
+@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%;position:relative}}
 `;
 
 export function Layout(props: LayoutProps): Html {
