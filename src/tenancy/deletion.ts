@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { audit, exportAuditTrail } from '../audit/audit.ts';
+import { pruneAuditTrails } from '../audit/retention.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import {
   adminSessions,
@@ -360,8 +361,9 @@ export async function purgeDueTenants(
 }
 
 /**
- * The periodic sweep the Node entry runs (first run shortly after start): purges due tenants and
- * deletes expired admin sessions. Returns a stop function.
+ * The periodic sweep the Node entry runs (first run shortly after start): purges due tenants,
+ * deletes expired admin sessions and prunes audit trails past their tenant's retention. Returns a
+ * stop function.
  */
 export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): () => void {
   let running = false;
@@ -372,6 +374,8 @@ export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): 
       await purgeDueTenants(db, new Date(), { log });
       const expired = await deleteExpiredSessions(db, new Date());
       if (expired > 0) log.info('expired admin sessions deleted', { count: expired });
+      // Each tenant's audit retention (src/audit/retention.ts).
+      await pruneAuditTrails(db, new Date(), log);
     } catch (e) {
       log.error('purge sweep failed', { error: describeError(e) });
     } finally {
