@@ -5,7 +5,8 @@ import { MODEL_PRICES, modelPrice } from './drafting/openai.ts';
 
 /**
  * A tenant's usage and model cost over a period, in day or month buckets (UTC), read in its own
- * transaction: drafts by source, status, drafter and route; model calls, tokens and cost per
+ * transaction: drafts by source, status, drafter and route, and what became of them (`feedback`:
+ * sent unchanged or edited, rejected, with the acceptance and edit rates); model calls, tokens and cost per
  * model, answers that produced no draft (failed: malformed or off-schema, their tokens still
  * spent) counted apart. Prices are the one table in src/pipeline/drafting/openai.ts
  * (MODEL_PRICES, USD per million tokens; a model not in it costs 0 and is flagged `unpriced`).

@@ -12,6 +12,7 @@ import {
   csvCell,
   numericLeaves,
   type UsageReportView,
+  usageBody,
   usageCsv,
   usageTables,
 } from '../../src/http/views/usage.ts';
@@ -219,5 +220,32 @@ describe('usage tables and CSV', () => {
     const csv = usageCsv({ from: 'a', to: 'b', granularity: 'day', buckets: [bucket('2026-01-01')], totals });
     expect(csv.split('\r\n')).toContain('2026-01-01,day,acceptance_rate,,');
     expect(csv.split('\r\n')).toContain('2026-01-01,day,drafts,,0');
+  });
+
+  it('the page draws upstream counters when the report has them (a chart and a table each), and never otherwise', async () => {
+    const report = (upstream: unknown) => ({
+      from: '2026-01-01',
+      to: '2026-01-02',
+      granularity: 'day' as const,
+      buckets: [
+        bucket('2026-01-01', {
+          drafts: { total: 1, bySource: { zendesk: 1 }, byStatus: {}, byDrafter: {}, byRoute: {} },
+          ...(upstream === undefined ? {} : { upstream }),
+        }),
+        bucket('2026-01-02'),
+      ],
+      totals: { ...totals, drafts: 1 },
+    });
+    const query = { from: '2026-01-01', to: '2026-01-02', granularity: 'day' };
+    const withIt = String(
+      await usageBody({ query, error: null, report: report({ zendesk: { calls: 12, rateLimited: 3 } }) }),
+    );
+    expect(withIt).toContain('aria-labelledby="chart-upstream-0-title chart-upstream-0-desc"');
+    expect(withIt).toContain('Upstream: zendesk.rateLimited per day');
+    expect(withIt).toContain('<tr><th scope="row">2026-01-01</th><td>12</td><td>3</td></tr>');
+    expect(withIt).not.toContain('Not recorded yet');
+    const without = String(await usageBody({ query, error: null, report: report(undefined) }));
+    expect(without).toContain('Not recorded yet');
+    expect(without).not.toContain('chart-upstream');
   });
 });
