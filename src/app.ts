@@ -13,6 +13,7 @@ import { adminSettingsRoutes } from './http/admin-settings.ts';
 import { adminSidebarSettingsRoutes } from './http/admin-sidebar-settings.ts';
 import { adminSignInRoutes } from './http/admin-signin.ts';
 import { adminSlackRoutes } from './http/admin-slack.ts';
+import { adminUsageRoutes } from './http/admin-usage.ts';
 import { errorResponse, onError } from './http/errors.ts';
 import { healthRoutes } from './http/health.ts';
 import { installRoutes } from './http/install-routes.ts';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps) {
   app.route('/', adminIsolationRoutes());
   app.route('/', adminAuditRoutes());
   app.route('/', adminMembersRoutes());
+  app.route('/', adminUsageRoutes());
   app.route('/', adminSidebarSettingsRoutes());
   app.route('/', adminSettingsRoutes());
   app.route('/', adminConfigRoutes());

@@ -88,6 +88,11 @@ export interface ChainVerification {
   events: number;
   /** Hash of the last event (the chain's head), or null for an empty trail. */
   head: string | null;
+  /**
+   * Where the trail starts when its oldest events were deleted by the retention sweep: the last
+   * deleted event's seq and hash, as the `audit.pruned` event in the verified chain attests.
+   */
+  prunedThrough?: { seq: number; hash: string };
   /** The first place the chain breaks. */
   breaksAt?: { seq: number | null; id: string; reason: 'content_changed' | 'link_broken' | 'event_missing' };
 }
@@ -95,7 +100,10 @@ export interface ChainVerification {
 /**
  * Recomputes the tenant's hash chain (app_audit_hash, migration 0008) inside withTenant and says
  * where it first breaks: an event whose content no longer matches its hash, a prev_hash that is
- * not the previous event's hash, or a gap in seq (a deleted event).
+ * not the previous event's hash, or a gap in seq (a deleted event). A trail whose oldest events
+ * were pruned (audit retention, migration 0018) starts where an `audit.pruned` event of the
+ * retention sweep, itself inside the verified chain, says the chain was cut (seq and hash of the
+ * last deleted event); without such an event a missing start is `event_missing` as before.
  */
 export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainVerification> {
   const rows = await withTenant(db, tenantId, async (tx) =>
@@ -105,14 +113,34 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
       prev_hash: string | null;
       hash: string | null;
       expect: string;
+      cut_seq: string | null;
+      cut_hash: string | null;
     }>(
       await tx.execute(sql`select id, seq, prev_hash, hash,
-        public.app_audit_hash(tenant_id, seq, id, at, actor, action, target, outcome, detail, request_id, prev_hash) as expect
+        public.app_audit_hash(tenant_id, seq, id, at, actor, action, target, outcome, detail, request_id, prev_hash) as expect,
+        case when action = 'audit.pruned' and actor->>'type' = 'system' and actor->>'name' = 'audit-retention'
+          then detail->>'throughSeq' end as cut_seq,
+        case when action = 'audit.pruned' and actor->>'type' = 'system' and actor->>'name' = 'audit-retention'
+          then detail->>'throughHash' end as cut_hash
         from audit_events order by seq nulls first, id`),
     ),
   );
   let prev: string | null = null;
   let expectedSeq = 1;
+  let prunedThrough: { seq: number; hash: string } | undefined;
+  const first = rows[0];
+  if (first && first.seq !== null && Number(first.seq) > 1) {
+    const cutSeq = Number(first.seq) - 1;
+    const attested = rows.some(
+      (r) => r.cut_seq !== null && Number(r.cut_seq) === cutSeq && r.cut_hash === first.prev_hash,
+    );
+    if (attested && first.prev_hash) {
+      prunedThrough = { seq: cutSeq, hash: first.prev_hash };
+      prev = first.prev_hash;
+      expectedSeq = Number(first.seq);
+    }
+  }
+  const pruned = prunedThrough ? { prunedThrough } : {};
   for (const r of rows) {
     const seq = r.seq === null ? null : Number(r.seq);
     if (seq !== expectedSeq)
@@ -120,6 +148,7 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
         ok: false,
         events: rows.length,
         head: prev,
+        ...pruned,
         breaksAt: { seq, id: r.id, reason: 'event_missing' },
       };
     if (r.hash !== r.expect)
@@ -127,6 +156,7 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
         ok: false,
         events: rows.length,
         head: prev,
+        ...pruned,
         breaksAt: { seq, id: r.id, reason: 'content_changed' },
       };
     if (r.prev_hash !== prev)
@@ -134,12 +164,13 @@ export async function verifyAuditChain(db: Db, tenantId: string): Promise<ChainV
         ok: false,
         events: rows.length,
         head: prev,
+        ...pruned,
         breaksAt: { seq, id: r.id, reason: 'link_broken' },
       };
     prev = r.hash;
     expectedSeq++;
   }
-  return { ok: true, events: rows.length, head: prev };
+  return { ok: true, events: rows.length, head: prev, ...pruned };
 }
 
 /** The export followed by one last line: `{"chain": ChainVerification}`. */

@@ -1,6 +1,6 @@
 import { describeError } from '../lib/errors.ts';
 import { createTokenManager } from '../oauth/token-manager.ts';
-import { purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
+import { cancelTenantDeletion, purgeDueTenants, requestTenantDeletion } from '../tenancy/deletion.ts';
 import { tenantIdsNeedingReauth } from '../tenancy/lookup.ts';
 import { zendeskDeprovisioner } from '../zendesk/provisioning.ts';
 import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime.ts';
@@ -8,6 +8,8 @@ import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime
 /**
  * `npm run tenant -- delete <tenantId>`: starts the deletion of a tenant (status deleting,
  *   tokens erased now, Zendesk provisioning removed best effort, purge after TENANT_RETENTION_DAYS).
+ * `npm run tenant -- cancel-deletion <tenantId>`: cancels a deletion request within its retention
+ *   window (the tenant is active again with its data; connections must be made again).
  * `npm run tenant -- purge [--now]`: purges tenants whose retention window has passed; with
  *   `--now`, every tenant whose deletion was requested, without waiting for the window.
  * `npm run tenant -- needs-reauth`: the tenants with a Slack or Zendesk connection that needs
@@ -15,9 +17,11 @@ import { environment, loadConfigOrExit, openRuntime, wantsHelp } from './runtime
  * On the embedded database, stop the server first (PGlite allows one process per data directory).
  */
 const USAGE = `usage: npm run tenant -- delete <tenantId>
+       npm run tenant -- cancel-deletion <tenantId>
        npm run tenant -- purge [--now]
        npm run tenant -- needs-reauth
   delete        starts a tenant's deletion: tokens erased now, data purged after TENANT_RETENTION_DAYS
+  cancel-deletion  cancels a deletion request within its retention window (then reconnect Slack and Zendesk)
   purge         purges tenants whose retention window has passed (--now: every tenant being deleted)
   needs-reauth  lists the tenants whose Slack or Zendesk connection needs re-authorization
 `;
@@ -27,7 +31,12 @@ if (wantsHelp()) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (command !== 'delete' && command !== 'purge' && command !== 'needs-reauth') {
+if (
+  command !== 'delete' &&
+  command !== 'cancel-deletion' &&
+  command !== 'purge' &&
+  command !== 'needs-reauth'
+) {
   process.stderr.write(USAGE);
   process.exit(2);
 }
@@ -58,6 +67,17 @@ try {
       });
       process.stdout.write(
         `${JSON.stringify({ tenantId: r.tenantId, status: r.status, deleteAfter: r.deleteAfter.toISOString(), alreadyRequested: r.alreadyRequested })}\n`,
+      );
+    }
+  } else if (command === 'cancel-deletion') {
+    const tenantId = rest.find((a) => !a.startsWith('--'));
+    if (!tenantId) {
+      process.stderr.write(USAGE);
+      code = 2;
+    } else {
+      const r = await cancelTenantDeletion(rt.database.db, { tenantId, actor });
+      process.stdout.write(
+        `${JSON.stringify({ tenantId: r.tenantId, status: r.status, deleteAfterWas: r.deleteAfterWas.toISOString() })}\n`,
       );
     }
   } else if (command === 'needs-reauth') {

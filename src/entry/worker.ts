@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createApp } from '../app.ts';
+import { pruneAuditTrails } from '../audit/retention.ts';
 import { type Config, ConfigError, parseConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/client.ts';
 import { createJobQueue } from '../jobs/queue.ts';
@@ -229,6 +230,7 @@ export default {
           await purgeDueTenants(database.db, new Date(), { log: iso.logger });
           const expired = await deleteExpiredSessions(database.db, new Date());
           if (expired > 0) iso.logger.info('expired admin sessions deleted', { count: expired });
+          await pruneAuditTrails(database.db, new Date(), iso.logger);
         }
         // Every trigger also claims due and lapsed jobs (retries, jobs a waitUntil did not finish).
         await runJobs(iso, database, handlers);

@@ -3,18 +3,29 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { z } from 'zod';
+import {
+  RETENTION_MAX_DAYS,
+  RETENTION_MIN_DAYS,
+  readAuditRetention,
+  setAuditRetention,
+} from '../audit/retention.ts';
 import { auditEvents } from '../db/schema/index.ts';
 import { withTenant } from '../db/tenant.ts';
+import { isAppError } from '../lib/errors.ts';
 import { isAdmin } from '../tenancy/principal.ts';
+import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
 import { CONSOLE_NAV, messageBody } from './views/admin.ts';
-import { sendPage } from './views/layout.ts';
+import { type Html, sendPage } from './views/layout.ts';
 
 /**
  * The console's audit trail: `GET /admin/audit` lists the tenant's events newest first, filtered
  * by action (exact, or a prefix ending in `.`), actor id, outcome and UTC dates, 50 a page
  * (`before=` the last sequence number of the page). Owners and admins only. The whole trail, with
- * its chain verification, stays the JSON Lines download (`/admin/audit.jsonl`).
+ * its chain verification, stays the JSON Lines download (`/admin/audit.jsonl`). The page also sets
+ * how long the tenant keeps its events (`POST /admin/audit/retention`, same-origin form field
+ * `days`: 30-3650, empty keeps them forever; src/audit/retention.ts, audited as
+ * `audit.retention_changed`).
  */
 const PAGE = 50;
 const filterSchema = z.object({
@@ -64,22 +75,77 @@ async function list(c: Context<AppEnv>, tenantId: string, f: Filters) {
   return { rows: rows.slice(0, PAGE), more: rows.length > PAGE };
 }
 
+function retentionForm(days: number | null, error: string | null, value?: string): Html {
+  return html`<form method="post" action="/admin/audit/retention" class="filters">
+<label>Keep events for (days, ${RETENTION_MIN_DAYS}-${RETENTION_MAX_DAYS}; empty keeps them forever) <input type="number" name="days" min="${RETENTION_MIN_DAYS}" max="${RETENTION_MAX_DAYS}" step="1" value="${value ?? days ?? ''}" aria-describedby="retention-now"${error ? html` aria-invalid="true"` : ''}></label>
+<button type="submit">Save retention</button>
+</form>
+<p id="retention-now"><small>${
+    days === null
+      ? 'Now: events are kept forever.'
+      : `Now: events older than ${days} days are deleted by the hourly sweep; the download still verifies from where the trail was cut.`
+  }</small></p>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}`;
+}
+
+const onlyAdmins = (c: Context<AppEnv>) =>
+  sendPage(
+    c,
+    {
+      title: 'Audit trail',
+      nav: CONSOLE_NAV,
+      children: messageBody(['Only owners and admins can read the audit trail.']),
+    },
+    { status: 403 },
+  );
+
 export function adminAuditRoutes() {
   const app = new Hono<AppEnv>();
-  app.get('/admin/audit', async (c) => {
+  app.use('/admin/audit/*', requireSameOriginPosts);
+
+  app.post('/admin/audit/retention', async (c) => {
     const p = c.get('principal');
     if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p))
+    if (!isAdmin(p)) return onlyAdmins(c);
+    const body = await c.req.parseBody();
+    const raw = typeof body.days === 'string' ? body.days.trim() : '';
+    const days = raw === '' ? null : /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+    try {
+      await withTenant(c.get('deps').database.db, p.tenantId, (tx) =>
+        setAuditRetention(
+          {
+            tenantId: p.tenantId,
+            tx,
+            actor: { type: 'admin', userId: p.userId, via: p.via },
+            requestId: c.get('requestId'),
+          },
+          days,
+        ),
+      );
+    } catch (e) {
+      if (!isAppError(e) || e.code !== 'invalid_body') throw e;
+      const current = await withTenant(c.get('deps').database.db, p.tenantId, readAuditRetention);
       return sendPage(
         c,
         {
           title: 'Audit trail',
           nav: CONSOLE_NAV,
-          children: messageBody(['Only owners and admins can read the audit trail.']),
+          children: html`<h2>Retention</h2>${retentionForm(current.retentionDays, e.message, raw)}
+<p><a href="/admin/audit">Back to the audit trail</a></p>`,
         },
-        { status: 403 },
+        { status: 400 },
       );
-    const parsed = filterSchema.safeParse(c.req.query());
+    }
+    return c.redirect('/admin/audit?retention=saved', 303);
+  });
+
+  app.get('/admin/audit', async (c) => {
+    const p = c.get('principal');
+    if (!p) return c.redirect('/admin', 303);
+    if (!isAdmin(p)) return onlyAdmins(c);
+    const saved = c.req.query('retention') === 'saved';
+    const { retention: _r, ...given } = c.req.query();
+    const parsed = filterSchema.safeParse(given);
     const f: Filters = parsed.success
       ? parsed.data
       : { action: '', actor: '', outcome: '', from: '', to: '', before: '' };
@@ -87,6 +153,7 @@ export function adminAuditRoutes() {
       ? null
       : `${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`;
     const { rows, more } = error ? { rows: [], more: false } : await list(c, p.tenantId, f);
+    const retention = await withTenant(c.get('deps').database.db, p.tenantId, readAuditRetention);
     const query = (extra: Partial<Filters>) =>
       new URLSearchParams(
         Object.entries({ ...f, ...extra }).filter(([, v]) => v !== '') as [string, string][],
@@ -103,6 +170,10 @@ export function adminAuditRoutes() {
 </form>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 <p><a href="/admin/audit.jsonl">Download the whole trail (JSON Lines, with its chain verification)</a></p>
+<h2>Retention</h2>
+${saved ? html`<p class="notice" role="status">The retention was saved.</p>` : ''}
+${retentionForm(retention.retentionDays, null)}
+<h2>Events</h2>
 ${
   rows.length
     ? html`<table><caption class="visually-hidden">Audit events, newest first</caption>

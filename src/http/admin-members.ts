@@ -15,7 +15,8 @@ import { sendPage } from './views/layout.ts';
 
 /**
  * The console's members: who is signed in to this tenant's console (user, role, how they signed
- * in, since when, until when), and an admin can end any of those sessions
+ * in, since when, last seen, until when; last seen is written at most every 5 minutes per session,
+ * LAST_SEEN_EVERY_MS), and an admin can end any of those sessions
  * (`POST /admin/members/end`, same-origin; audited as `admin.session_ended`). A session is
  * named by its stored hash, which cannot be used to sign in.
  */
@@ -30,6 +31,16 @@ const onlyAdmins = (c: Context<AppEnv>) =>
     },
     { status: 403 },
   );
+
+/** "just now", "12 min ago", "3 h ago", else the UTC time; within 5 minutes is "just now" (the write granularity). */
+export function lastSeen(at: Date | null, now: Date): string {
+  if (!at) return 'not yet';
+  const min = Math.floor((now.getTime() - at.getTime()) / 60_000);
+  if (min < 5) return 'just now';
+  if (min < 60) return `${min} min ago`;
+  if (min < 24 * 60) return `${Math.floor(min / 60)} h ago`;
+  return at.toISOString().replace('T', ' ').slice(0, 16);
+}
 
 export function adminMembersRoutes() {
   const app = new Hono<AppEnv>();
@@ -55,12 +66,12 @@ export function adminMembersRoutes() {
 ${
   rows.length
     ? html`<table><caption class="visually-hidden">Open console sessions</caption>
-<tr><th scope="col">who</th><th scope="col">role</th><th scope="col">signed in with</th><th scope="col">since (UTC)</th><th scope="col">until</th><th scope="col"><span class="visually-hidden">actions</span></th></tr>
+<tr><th scope="col">who</th><th scope="col">role</th><th scope="col">signed in with</th><th scope="col">since (UTC)</th><th scope="col">last seen</th><th scope="col">until</th><th scope="col"><span class="visually-hidden">actions</span></th></tr>
 ${rows.map(
   (r) =>
     html`<tr><td>${r.userName ?? r.userId} <small>${r.userId}</small></td><td>${r.role}</td><td>${
       { slack_oidc: 'Slack', zendesk_oauth: 'Zendesk', local_link: 'local link' }[r.via]
-    }</td><td>${r.createdAt.toISOString().replace('T', ' ').slice(0, 16)}</td><td>${r.expiresAt.toISOString().replace('T', ' ').slice(0, 16)}</td><td>${
+    }</td><td>${r.createdAt.toISOString().replace('T', ' ').slice(0, 16)}</td><td>${lastSeen(r.lastSeenAt, now)}</td><td>${r.expiresAt.toISOString().replace('T', ' ').slice(0, 16)}</td><td>${
       r.idHash === mine
         ? html`<small>this session</small>`
         : html`<form method="post" action="/admin/members/end"><input type="hidden" name="session" value="${r.idHash}"><button type="submit" aria-label="End the session of ${r.userName ?? r.userId}">End session</button></form>`

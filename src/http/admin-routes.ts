@@ -68,6 +68,7 @@ export function adminRoutes() {
           title: 'Tenant being deleted',
           children: messageBody([
             "This tenant's deletion was requested, so its admin sessions have ended. Nothing can be changed any more.",
+            'Until the retention window ends, your operator can cancel the deletion (npm run tenant -- cancel-deletion); then reconnect Slack and Zendesk and sign in again.',
           ]),
         },
         { status: 403 },

@@ -9,7 +9,8 @@ import { readPipelineSettings } from './settings.ts';
 
 /**
  * A tenant's usage and model cost over a period, in day or month buckets (UTC), read in its own
- * transaction: drafts by source, status, drafter and route; model calls, tokens and cost per
+ * transaction: drafts by source, status, drafter and route, and what became of them (`feedback`:
+ * sent unchanged or edited, rejected, with the acceptance and edit rates); model calls, tokens and cost per
  * model, answers that produced no draft (failed: malformed or off-schema, their tokens still
  * spent) counted apart. Prices are the one table in src/pipeline/drafting/openai.ts
  * (MODEL_PRICES, USD per million tokens; a model not in it costs 0 and is flagged `unpriced`).
@@ -35,6 +36,13 @@ interface DraftRow {
   drafter: string;
   route: string;
   n: number;
+}
+interface FeedbackRow {
+  bucket: string;
+  sent: number;
+  unchanged: number;
+  edited: number;
+  rejected: number;
 }
 interface ModelRow {
   bucket: string;
@@ -67,6 +75,20 @@ export interface UsageBucket {
   costMicroUsd: number;
   /** Per upstream: calls made, calls our limits held back, 429s, failures, breaker openings. */
   upstream: Record<string, UpstreamCounts>;
+  /**
+   * What happened to the bucket's drafts (by the draft's creation time): sent unchanged or after
+   * edits (the sidebar's and Slack's sends, `draft_deliveries`), rejected (in the sidebar or in
+   * Slack, which sets the draft's status). Rates as the sidebar's feedback defines them:
+   * acceptance = sent unchanged / drafts, edit = sent edited / sent; null without a denominator.
+   */
+  feedback: {
+    sent: number;
+    sentUnchanged: number;
+    sentEdited: number;
+    rejected: number;
+    acceptanceRate: number | null;
+    editRate: number | null;
+  };
 }
 
 export interface UpstreamCounts {
@@ -120,6 +142,16 @@ export async function usageReport(tx: Tx, q: UsageQuery, now: Date = new Date())
       from llm_usage where created_at >= ${from.toISOString()}::timestamptz and created_at < ${until.toISOString()}::timestamptz
       group by 1, 2, 3`),
   );
+  const feedback = rowsOf<FeedbackRow>(
+    await tx.execute(sql`select to_char(date_trunc(${unit}, d.created_at at time zone 'UTC'), 'YYYY-MM-DD') as bucket,
+        count(*) filter (where dl.status = 'sent')::int as sent,
+        count(*) filter (where dl.status = 'sent' and coalesce(dl.edit_distance, 0) = 0)::int as unchanged,
+        count(*) filter (where dl.status = 'sent' and dl.edit_distance > 0)::int as edited,
+        count(*) filter (where dl.status = 'rejected' or (dl.status is null and d.status = 'rejected'))::int as rejected
+      from drafts d left join draft_deliveries dl on dl.tenant_id = d.tenant_id and dl.draft_id = d.id
+      where d.created_at >= ${from.toISOString()}::timestamptz and d.created_at < ${until.toISOString()}::timestamptz
+      group by 1`),
+  );
   const buckets = new Map<string, UsageBucket>(
     bucketStarts(q).map((start) => [
       start,
@@ -129,6 +161,14 @@ export async function usageReport(tx: Tx, q: UsageQuery, now: Date = new Date())
         models: [],
         costMicroUsd: 0,
         upstream: {},
+        feedback: {
+          sent: 0,
+          sentUnchanged: 0,
+          sentEdited: 0,
+          rejected: 0,
+          acceptanceRate: null,
+          editRate: null,
+        },
       },
     ]),
   );
@@ -179,8 +219,20 @@ export async function usageReport(tx: Tx, q: UsageQuery, now: Date = new Date())
       for (const f of UPSTREAM_FIELDS) c[f] += r[f];
     }
   }
+  for (const r of feedback) {
+    const f = buckets.get(r.bucket)?.feedback;
+    if (!f) continue;
+    f.sent = Number(r.sent);
+    f.sentUnchanged = Number(r.unchanged);
+    f.sentEdited = Number(r.edited);
+    f.rejected = Number(r.rejected);
+  }
   const list = [...buckets.values()];
-  for (const b of list) b.models.sort((x, y) => x.model.localeCompare(y.model));
+  for (const b of list) {
+    b.models.sort((x, y) => x.model.localeCompare(y.model));
+    b.feedback.acceptanceRate = b.drafts.total ? b.feedback.sentUnchanged / b.drafts.total : null;
+    b.feedback.editRate = b.feedback.sent ? b.feedback.sentEdited / b.feedback.sent : null;
+  }
   const totals = {
     drafts: list.reduce((a, b) => a + b.drafts.total, 0),
     modelCalls: list.reduce((a, b) => a + b.models.reduce((s, m) => s + m.calls, 0), 0),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { audit, exportAuditTrail } from '../audit/audit.ts';
+import { pruneAuditTrails } from '../audit/retention.ts';
 import { type Db, rowsOf, type Tx } from '../db/client.ts';
 import {
   adminSessions,
@@ -360,8 +361,9 @@ export async function purgeDueTenants(
 }
 
 /**
- * The periodic sweep the Node entry runs (first run shortly after start): purges due tenants and
- * deletes expired admin sessions. Returns a stop function.
+ * The periodic sweep the Node entry runs (first run shortly after start): purges due tenants,
+ * deletes expired admin sessions and prunes audit trails past their tenant's retention. Returns a
+ * stop function.
  */
 export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): () => void {
   let running = false;
@@ -372,6 +374,8 @@ export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): 
       await purgeDueTenants(db, new Date(), { log });
       const expired = await deleteExpiredSessions(db, new Date());
       if (expired > 0) log.info('expired admin sessions deleted', { count: expired });
+      // Each tenant's audit retention (src/audit/retention.ts).
+      await pruneAuditTrails(db, new Date(), log);
     } catch (e) {
       log.error('purge sweep failed', { error: describeError(e) });
     } finally {
@@ -386,4 +390,72 @@ export function startPurgeSweep(db: Db, log: Logger, everyMs = 60 * 60 * 1000): 
     clearTimeout(first);
     clearInterval(timer);
   };
+}
+
+export interface DeletionCancelled {
+  tenantId: string;
+  status: 'active';
+  /** When the purge would have run. */
+  deleteAfterWas: Date;
+}
+
+/**
+ * Cancels a deletion request while its retention window is open: the tenant turns `active` again
+ * with every row it had (nothing is deleted before the purge). What the request erased stays
+ * erased: provider tokens, the webhook secret and tenant secrets, so Slack and Zendesk must be
+ * connected again (the install and connect flows return to this same tenant), and nobody is signed
+ * in (sessions ended with the request). Audited as `tenant.deletion_cancelled`; a refused
+ * attempt on a tenant being deleted is audited with outcome `denied`.
+ *
+ * An operator's verb (`npm run tenant -- cancel-deletion <tenantId>`), not a console page: the
+ * request signed every admin out and erased the Slack bot token that "Sign in with Slack" needs to
+ * read the user's role, and no route accepts a principal of a tenant that is not active. Errors:
+ * `404 not_found`, `409 conflict` (not being deleted, already purged, or the window has passed).
+ */
+export async function cancelTenantDeletion(
+  db: Db,
+  req: { tenantId: string; actor: Actor; requestId?: string | undefined; now?: Date },
+): Promise<DeletionCancelled> {
+  const now = req.now ?? new Date();
+  const status = isTenantId(req.tenantId) ? await tenantStatus(db, req.tenantId) : null;
+  if (!status) throw new AppError('not_found', 'No such tenant.');
+  if (status === 'purged') throw new AppError('conflict', 'This tenant has already been purged.');
+  if (status !== 'deleting') throw new AppError('conflict', 'This tenant is not being deleted.');
+  const outcome = await asTenant(db, req.tenantId, async (tx) => {
+    const [row] = await tx
+      .select({ status: tenants.status, deleteAfter: tenants.deleteAfter })
+      .from(tenants)
+      .where(eq(tenants.id, req.tenantId));
+    if (row?.status !== 'deleting' || !row.deleteAfter) return { kind: 'not_deleting' as const };
+    const r = rowsOf<{ ok: boolean }>(
+      await tx.execute(
+        sql`select public.app_cancel_tenant_deletion(${now.toISOString()}::timestamptz) as ok`,
+      ),
+    );
+    const ctx = { tenantId: req.tenantId, tx, actor: req.actor, requestId: req.requestId };
+    const detail = { deleteAfter: row.deleteAfter.toISOString(), at: now.toISOString() };
+    if (!r[0]?.ok) {
+      await audit(ctx, {
+        action: 'tenant.deletion_cancelled',
+        target: req.tenantId,
+        outcome: 'denied',
+        detail: { ...detail, reason: 'retention_window_passed' },
+      });
+      return { kind: 'too_late' as const, deleteAfter: row.deleteAfter };
+    }
+    await audit(ctx, {
+      action: 'tenant.deletion_cancelled',
+      target: req.tenantId,
+      outcome: 'success',
+      detail,
+    });
+    return { kind: 'cancelled' as const, deleteAfter: row.deleteAfter };
+  });
+  if (outcome.kind === 'not_deleting') throw new AppError('conflict', 'This tenant is not being deleted.');
+  if (outcome.kind === 'too_late')
+    throw new AppError(
+      'conflict',
+      `The retention window ended at ${outcome.deleteAfter.toISOString()}: the deletion can no longer be cancelled.`,
+    );
+  return { tenantId: req.tenantId, status: 'active', deleteAfterWas: outcome.deleteAfter };
 }

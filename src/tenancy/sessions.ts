@@ -14,6 +14,11 @@ import { createTenant } from './tenants.ts';
 export const SESSION_COOKIE = 'hc_session';
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+/**
+ * How stale `last_seen_at` may get: a request writes it only when it is older than this, so a
+ * busy session costs one UPDATE per 5 minutes, not one per request (the read happens anyway).
+ */
+export const LAST_SEEN_EVERY_MS = 5 * 60 * 1000;
 
 export interface NewSession {
   tenantId: string;
@@ -50,6 +55,7 @@ export async function createSession(db: Db, input: NewSession): Promise<{ token:
       via: input.via,
       expiresAt,
       createdAt: now,
+      lastSeenAt: now,
     });
     await audit(
       {
@@ -96,6 +102,11 @@ export async function lookupSession(db: Db, token: string, now = new Date()): Pr
       return { kind: 'tenant_inactive', tenantId };
     }
     const row = s.session;
+    if (!row.lastSeenAt || now.getTime() - row.lastSeenAt.getTime() >= LAST_SEEN_EVERY_MS)
+      await tx
+        .update(adminSessions)
+        .set({ lastSeenAt: now })
+        .where(and(eq(adminSessions.idHash, idHash), eq(adminSessions.tenantId, tenantId)));
     return {
       kind: 'principal',
       principal: {

@@ -63,6 +63,8 @@ export const adminSessions = pgTable(
     via: text('via', { enum: ['slack_oidc', 'zendesk_oauth', 'local_link'] }).notNull(),
     expiresAt: ts('expires_at').notNull(),
     createdAt: createdAt(),
+    /** When the session last made a request, written at most once per LAST_SEEN_EVERY_MS (sessions.ts). */
+    lastSeenAt: ts('last_seen_at'),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.idHash] }), tenantIsolation(), lookupRead()],
 );

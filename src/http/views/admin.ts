@@ -13,6 +13,7 @@ export const CONSOLE_NAV = [
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/audit', label: 'Audit trail' },
   { href: '/admin/limits', label: 'Limits' },
+  { href: '/admin/usage', label: 'Usage' },
   { href: '/admin/isolation', label: 'Isolation' },
   { href: '/admin/drafts', label: 'Drafts' },
   { href: '/admin/playground', label: 'Playground' },

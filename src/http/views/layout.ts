@@ -58,8 +58,10 @@ fieldset{border:1px solid var(--line);max-width:100%;box-sizing:border-box}
 textarea{font:inherit;width:100%;max-width:40rem;box-sizing:border-box}.text{white-space:pre-wrap;overflow-wrap:anywhere;border-left:3px solid var(--line);padding-left:.75rem}.summary{display:grid;grid-template-columns:auto 1fr;gap:.15rem 1rem}.summary dd{margin:0}.facts{padding-left:1.25rem}
 table{position:relative}.inline{display:inline}.actions{white-space:nowrap}.flag{color:var(--danger);border-color:var(--danger)}
 pre,details code{white-space:pre-wrap;overflow-wrap:anywhere}.issues li,.changes li{overflow-wrap:anywhere}
+figure{margin:.5rem 0}.chart{display:block;max-width:100%;height:auto}.legend{list-style:none;padding:0;margin:.25rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1rem;font-size:.85rem}
+details{margin:.5rem 0}summary{cursor:pointer}caption{text-align:left;font-weight:600}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
-@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%}}
+@media (max-width:30rem){body{margin:1rem auto}td,th{padding:.25rem .4rem}table{display:block;overflow-x:auto;max-width:100%;position:relative}}
 `;
 
 export function Layout(props: LayoutProps): Html {
