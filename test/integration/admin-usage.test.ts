@@ -119,7 +119,7 @@ describe.each(backends())('usage page and CSV on %s', (backend) => {
     ]);
   });
 
-  it('the page draws a chart with a table for each series, the rates, and says upstream counts are not recorded yet', async () => {
+  it('the page draws a chart with a table for each series, the rates, and says no upstream calls were recorded', async () => {
     const res = await get('/admin/usage?from=2026-11-01&to=2026-11-03&granularity=day');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -131,7 +131,7 @@ describe.each(backends())('usage page and CSV on %s', (backend) => {
     expect(page).toContain(
       '<tr><th scope="row">2026-11-01</th><td>4</td><td>2</td><td>1</td><td>1</td><td>50%</td><td>33.3%</td></tr>',
     );
-    expect(page).toContain('Not recorded yet');
+    expect(page).toContain('No calls to Zendesk, Slack or the model were recorded in this period.');
     // The tenant-chosen model name is escaped text, never markup.
     expect(page).toContain('=cmd()');
     expect(page).toContain(

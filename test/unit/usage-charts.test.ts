@@ -178,7 +178,7 @@ const totals = {
 };
 
 describe('usage tables and CSV', () => {
-  it('without an upstream field there is no upstream series (the page says "not recorded yet")', () => {
+  it('with no upstream calls recorded there is no upstream series', () => {
     const t = usageTables({
       from: 'a',
       to: 'b',
@@ -186,7 +186,7 @@ describe('usage tables and CSV', () => {
       buckets: [bucket('2026-01-01')],
       totals,
     });
-    expect(t.upstream).toBeNull();
+    expect(t.upstream).toEqual([]);
   });
 
   it('draws whatever numeric counters an upstream field carries, missing ones as no value', () => {
@@ -244,9 +244,9 @@ describe('usage tables and CSV', () => {
     expect(withIt).toContain('aria-labelledby="chart-upstream-0-title chart-upstream-0-desc"');
     expect(withIt).toContain('Upstream: zendesk.rateLimited per day');
     expect(withIt).toContain('<tr><th scope="row">2026-01-01</th><td>12</td><td>3</td></tr>');
-    expect(withIt).not.toContain('Not recorded yet');
+    expect(withIt).not.toContain('No calls to Zendesk, Slack or the model were recorded');
     const without = String(await usageBody({ query, error: null, report: report(undefined) }));
-    expect(without).toContain('Not recorded yet');
+    expect(without).toContain('No calls to Zendesk, Slack or the model were recorded');
     expect(without).not.toContain('chart-upstream');
   });
 });

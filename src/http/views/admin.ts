@@ -6,19 +6,20 @@ import { type OnboardingStep, onboardingChecklist } from './onboarding.ts';
 /** The console's navigation, the same on every console page. */
 export const CONSOLE_NAV = [
   { href: '/', label: 'Home' },
+  // Set up, in onboarding order; then the daily work; then oversight.
   { href: '/admin', label: 'Admin' },
-  { href: '/admin/slack/channels', label: 'Slack channels' },
-  { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
   { href: '/admin/settings', label: 'Settings' },
-  { href: '/admin/members', label: 'Members' },
-  { href: '/admin/audit', label: 'Audit trail' },
-  { href: '/admin/limits', label: 'Limits' },
-  { href: '/admin/usage', label: 'Usage' },
-  { href: '/admin/isolation', label: 'Isolation' },
-  { href: '/admin/drafts', label: 'Drafts' },
-  { href: '/admin/playground', label: 'Playground' },
   { href: '/admin/catalog', label: 'Catalog' },
   { href: '/admin/directory', label: 'Directory' },
+  { href: '/admin/slack/channels', label: 'Slack channels' },
+  { href: '/admin/zendesk/sidebar', label: 'Zendesk sidebar' },
+  { href: '/admin/drafts', label: 'Drafts' },
+  { href: '/admin/playground', label: 'Playground' },
+  { href: '/admin/usage', label: 'Usage' },
+  { href: '/admin/limits', label: 'Limits' },
+  { href: '/admin/audit', label: 'Audit trail' },
+  { href: '/admin/members', label: 'Members' },
+  { href: '/admin/isolation', label: 'Isolation' },
 ];
 
 /** The admin console's page bodies. Every value is escaped by `html`; none is pre-built markup. */
