@@ -61,6 +61,8 @@ describe.each(backends())('ticket events collapse on %s', (backend) => {
       updated_at: `2026-11-20T10:0${n}:00Z`,
     }));
     for (const b of bodies) {
+      // A second apart, as Zendesk would send them (the newest is the one received last).
+      p.now.setTime(p.now.getTime() + 1000);
       const body = JSON.stringify(b);
       const res = await app.request(`/webhooks/zendesk/${p.hookId}`, {
         method: 'POST',
