@@ -21,16 +21,17 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
 export interface TestServer {
   /** `http://127.0.0.1:PORT`: known before the app is built, so it can be the app's PUBLIC_URL. */
   origin: string;
-  /** The app that answers from now on. */
-  serveApp(app: { fetch: (req: Request) => Response | Promise<Response> }): void;
+  /** The app that answers from now on (it gets @hono/node-server's bindings: the socket's peer). */
+  serveApp(app: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> }): void;
   close(): Promise<void>;
 }
 
 /** The real app on @hono/node-server, on 127.0.0.1 and an ephemeral port. */
 export async function startTestServer(): Promise<TestServer> {
-  let current: { fetch: (req: Request) => Response | Promise<Response> } | undefined;
+  let current: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> } | undefined;
   const server = serve({
-    fetch: (req) => (current ? current.fetch(req) : new Response('not ready', { status: 503 })),
+    // `env` is { incoming, outgoing }: routes that check the TCP peer (the local admin link) need it.
+    fetch: (req, env) => (current ? current.fetch(req, env) : new Response('not ready', { status: 503 })),
     port: 0,
     hostname: '127.0.0.1',
   });
