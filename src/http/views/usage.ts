@@ -327,16 +327,18 @@ ${t.perModel.map(
 ${
   t.upstream
     ? t.upstream.length
-      ? html`${t.upstream.map(
-          (s, i) =>
-            html`<figure>${barChart({
-              id: `chart-upstream-${i}`,
-              title: `Upstream: ${s.name} per ${per}`,
-              desc: `${s.name} per ${per} from ${span}.`,
-              labels: t.labels,
-              series: [s],
-              format: int,
-            })}</figure>`,
+      ? html`${t.upstream.map((s, i) =>
+          // A counter that stayed at zero all period (no 429s, say) is in the table, not drawn.
+          s.values.every((v) => !v)
+            ? ''
+            : html`<figure><figcaption>${s.name}</figcaption>${barChart({
+                id: `chart-upstream-${i}`,
+                title: `Upstream: ${s.name} per ${per}`,
+                desc: `${s.name} per ${per} from ${span}.`,
+                labels: t.labels,
+                series: [s],
+                format: int,
+              })}</figure>`,
         )}
 ${details('Upstream: the numbers', seriesTable(`Upstream counts per ${per}`, t.labels, t.upstream, int))}`
       : html`<p>No calls to Zendesk, Slack or the model were recorded in this period.</p>`
