@@ -117,7 +117,7 @@ export async function onboardingSteps(tx: Tx, config: Config): Promise<Onboardin
             title: 'Zendesk sidebar app',
             state: 'todo',
             detail:
-              'Agents approve drafts in the ticket sidebar. Upload the app built by `npm run zendesk-app:package` under Apps and integrations, Zendesk Support apps, Upload private app.',
+              'Agents approve drafts in the ticket sidebar. It installs itself when this server has an https PUBLIC_URL; otherwise upload the package that npm run zendesk-app:package builds, under Apps and integrations, Zendesk Support apps, Upload private app.',
           },
     );
   }
@@ -131,8 +131,8 @@ export async function onboardingSteps(tx: Tx, config: Config): Promise<Onboardin
       : {
           title: 'Context API',
           state: 'optional',
-          detail:
-            'Optional: let drafts load live facts (plan, integrations, records) from your own API (PUT /admin/api/context-api).',
+          detail: 'Optional: let drafts load live facts (plan, integrations, records) from your own API.',
+          action: { kind: 'link', href: '/admin/settings#context-api', label: 'Set up the Context API' },
         },
   );
   steps.push(
@@ -146,12 +146,18 @@ export async function onboardingSteps(tx: Tx, config: Config): Promise<Onboardin
           title: 'Account directory',
           state: 'todo',
           detail:
-            'Sync your customer accounts (ids, names, domains, users) so tickets route to the right account (PUT /admin/api/directory).',
+            'Upload your customer accounts (ids, names, domains, users) so tickets route to the right account.',
+          action: { kind: 'link', href: '/admin/directory', label: 'Upload the directory' },
         },
   );
   steps.push(
     anyDraft
-      ? { title: 'First draft', state: 'done', detail: 'Drafts are being made; the usage API counts them.' }
+      ? {
+          title: 'First draft',
+          state: 'done',
+          detail: 'Drafts are being made.',
+          action: { kind: 'link', href: '/admin/drafts', label: 'See the drafts' },
+        }
       : {
           title: 'First draft',
           state: 'todo',

@@ -87,6 +87,7 @@ async function render(
     settings: stored.settings,
     contextApi: stored.contextApi,
     modelKeySet: stored.modelKeySet,
+    serverModel: deps.drafter?.name !== 'offline',
     zendesk,
     autoSend: {
       playbooks: stored.books,

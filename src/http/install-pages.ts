@@ -19,7 +19,15 @@ export function htmlPage(
   title: string,
   paragraphs: string[],
 ) {
-  return sendPage(c, { title, children: html`${paragraphs.map((p) => html`<p>${p}</p>`)}` }, { status });
+  return sendPage(
+    c,
+    {
+      title,
+      children: html`${paragraphs.map((p) => html`<p>${p}</p>`)}
+<p><a href="/admin">Open the admin console</a></p>`,
+    },
+    { status },
+  );
 }
 
 function wantsHtml(c: Context<AppEnv>): boolean {

@@ -336,7 +336,7 @@ export function installRoutes() {
     }
     return htmlPage(c, 200, `Connected ${subdomain}.zendesk.com`, [
       'Zendesk is connected. A webhook and its triggers now send new tickets, requester replies and agent replies to Helpdesk Copilot.',
-      'You can close this page.',
+      'Next: the admin console shows what is left to set up.',
     ]);
   });
 

@@ -31,6 +31,8 @@ export interface SettingsView {
   settings: PipelineSettings;
   contextApi: { settings: PipelineSettings['contextApi'] | null; secretSet: boolean };
   modelKeySet: boolean;
+  /** Whether this server has a model of its own (OPENAI_API_KEY): otherwise the offline drafter writes. */
+  serverModel: boolean;
   zendesk: RoutingChoices;
   autoSend: { playbooks: { key: string; autoSend: boolean }[]; thresholds: Map<string, number | null> };
   form: FailedForm | null;
@@ -120,6 +122,7 @@ ${err('brands')}
 
   const drafting = html`<form method="post" action="/admin/settings/drafting" class="stack" id="drafting">
 <h2>Drafting</h2>
+${v.serverModel || v.modelKeySet ? '' : html`<p class="notice" role="note">This server has no model key (OPENAI_API_KEY), so the offline drafter writes every draft until you add your own key below; the model chosen here is used from then on.</p>`}
 ${text('drafting', 'model', 'Model', s.drafting.model, `Any model your server offers, e.g. ${Object.keys(MODEL_PRICES).slice(0, 3).join(', ')}.`)}
 ${text('drafting', 'baseUrl', 'OpenAI-compatible base URL', s.drafting.baseUrl, "Blank: OpenAI's. https only; used only with your own API key.", { placeholder: 'https://llm.example.com/v1', wide: true })}
 <label for="apiKey">Your model API key</label>
