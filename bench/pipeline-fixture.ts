@@ -28,15 +28,36 @@ export interface ZendeskStub {
   /** Requests answered, by method and path shape, and requests the stub did not expect. */
   counts: Map<string, number>;
   unexpected: string[];
+  /**
+   * Makes one account's Zendesk fail: `fault(subdomain)` is asked before every request, and what
+   * it returns (a status and headers) is the answer instead, after the same delay; `undefined`
+   * answers normally. Counted as `fault <status>`. Without one, nothing fails.
+   */
+  setFault(fault: ((subdomain: string) => StubFault | undefined) | undefined): void;
   close(): Promise<void>;
+}
+
+export interface StubFault {
+  status: number;
+  headers?: Record<string, string>;
 }
 
 export function startZendeskStub(delayMs: number): Promise<ZendeskStub> {
   const counts = new Map<string, number>();
   const unexpected: string[] = [];
   const notes = new Map<string, string[]>();
+  let fault: ((subdomain: string) => StubFault | undefined) | undefined;
   const server: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://stub').pathname.replace(/^\/[a-z0-9-]+/, '');
+    const full = new URL(req.url ?? '/', 'http://stub').pathname;
+    const path = full.replace(/^\/[a-z0-9-]+/, '');
+    const failure = fault?.(/^\/([a-z0-9-]+)/.exec(full)?.[1] ?? '');
+    if (failure) {
+      const kind = `fault ${failure.status}`;
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      req.resume();
+      setTimeout(() => res.writeHead(failure.status, failure.headers ?? {}).end(), delayMs);
+      return;
+    }
     const json = (status: number, body: unknown, kind: string) => {
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
       setTimeout(
@@ -104,6 +125,9 @@ export function startZendeskStub(delayMs: number): Promise<ZendeskStub> {
         url: `http://127.0.0.1:${port}`,
         counts,
         unexpected,
+        setFault: (f) => {
+          fault = f;
+        },
         close: () =>
           new Promise<void>((r) => {
             server.closeAllConnections();

@@ -5,7 +5,8 @@
  * to run the job worker in the same process with a fixed-delay 'zendesk.ticket' handler, or with
  * BENCH_HANDLER=pipeline and BENCH_STUB_URL the REAL handler (src/pipeline/process-ticket.ts, offline
  * drafter, real token manager) with https://<subdomain>.zendesk.com sent to the local stub
- * (bench/pipeline-fixture.ts) and every other host refused.
+ * (bench/pipeline-fixture.ts) and every other host refused. BENCH_LIMITS=1 gives that handler the
+ * shared per-tenant upstream limiter, as `npm start` does (src/limits/upstream.ts).
  * BENCH_SLACK_SECRET turns POST /slack/events on (no Bolt mounted: verify, parse, tenant look-up).
  * Without DATABASE_URL the embedded database (PGlite, in memory) is used: the server migrates it
  * and, with BENCH_SEED_ZENDESK=N, creates N Zendesk tenants and prints them as `{"fixtures":[...]}`
@@ -20,6 +21,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { createJobQueue } from '../src/jobs/queue.ts';
 import { createWorker } from '../src/jobs/worker.ts';
 import { createLogger } from '../src/lib/logger.ts';
+import { createUpstreamLimiter } from '../src/limits/upstream.ts';
 import { createTokenManager } from '../src/oauth/token-manager.ts';
 import { createOfflineDrafter } from '../src/pipeline/drafting/offline.ts';
 import { createTicketHandler } from '../src/pipeline/process-ticket.ts';
@@ -68,6 +70,7 @@ if (process.env.BENCH_HANDLER === 'pipeline') {
     tokens: createTokenManager({ db: database.db, vault, config, logger: pipelineLogger }),
     drafter: createOfflineDrafter(),
     logger: pipelineLogger,
+    ...(process.env.BENCH_LIMITS === '1' ? { limits: createUpstreamLimiter({ db: database.db }) } : {}),
   });
 }
 const worker =
