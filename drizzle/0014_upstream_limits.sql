@@ -77,11 +77,15 @@ BEGIN
   v_share := coalesce(v_share, p_share);
   IF setting_raw ~ '^[0-9]{1,12}(\.[0-9]{1,6})?$' THEN configured := setting_raw::float8; END IF;
 
-  INSERT INTO public.upstream_limits AS u (tenant_id, upstream, key, tokens, capacity, refill_per_sec, refilled_at)
-    VALUES (t, p_upstream, p_key, 0, 0, 0, p_now)
-    ON CONFLICT (tenant_id, upstream, key) DO NOTHING;
   SELECT * INTO r FROM public.upstream_limits u
     WHERE u.tenant_id = t AND u.upstream = p_upstream AND u.key = p_key FOR UPDATE;
+  IF NOT FOUND THEN
+    INSERT INTO public.upstream_limits AS u (tenant_id, upstream, key, tokens, capacity, refill_per_sec, refilled_at)
+      VALUES (t, p_upstream, p_key, 0, 0, 0, p_now)
+      ON CONFLICT (tenant_id, upstream, key) DO NOTHING;
+    SELECT * INTO r FROM public.upstream_limits u
+      WHERE u.tenant_id = t AND u.upstream = p_upstream AND u.key = p_key FOR UPDATE;
+  END IF;
 
   per_min := CASE
     WHEN configured IS NOT NULL AND r.learned_per_minute IS NOT NULL THEN least(configured, r.learned_per_minute * v_share)
@@ -103,8 +107,9 @@ BEGIN
     why := 'breaker_open';
     wait := ceil(extract(epoch FROM (r.opened_at + make_interval(secs => p_cooldown_ms / 1000.0) - p_now)) * 1000)::bigint;
   ELSIF r.breaker = 'half_open' AND r.probe_until IS NOT NULL AND r.probe_until > p_now THEN
+    -- The probe usually answers in well under a second: look again soon, not at its lease's end.
     why := 'breaker_half_open';
-    wait := ceil(extract(epoch FROM (r.probe_until - p_now)) * 1000)::bigint;
+    wait := least(5000, ceil(extract(epoch FROM (r.probe_until - p_now)) * 1000))::bigint;
   ELSIF avail < p_cost THEN
     why := 'rate_limit';
     wait := ceil((p_cost - avail) / rate * 1000)::bigint;
