@@ -25,7 +25,7 @@ import { catalogSchema, replaceCatalog } from '../pipeline/tenant-config.ts';
 import { readCatalog } from '../pipeline/tenant-config-read.ts';
 import type { ServiceCtx } from '../tenancy/context.ts';
 import { isAdmin, type Principal } from '../tenancy/principal.ts';
-import { lockTenantDocument, openPreview, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
+import { confirmPreview, lockTenantDocument, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
 import { CONSOLE_NAV, messageBody } from './views/admin.ts';
@@ -366,57 +366,37 @@ export function adminCatalogRoutes() {
   app.post('/admin/catalog/import/confirm', async (c) => {
     const body = await c.req.parseBody();
     const p = principal(c);
-    const now = c.get('deps').now?.() ?? new Date();
-    const opened = await openPreview<Catalog>(
-      c.get('deps').vault,
-      p.tenantId,
-      'catalog',
-      str(body.preview),
-      now,
-    );
-    if (!opened.ok)
-      return page(c, {
-        children: messageBody(
-          [
-            opened.why === 'expired'
-              ? 'This preview has expired. Nothing was applied.'
-              : 'This is not a preview of this tenant. Nothing was applied.',
-          ],
-          [{ href: '/admin/catalog#h-import', label: 'Import again' }],
-        ),
-        status: 400,
-      });
-    const { doc, base } = opened.preview;
-    const applied = await withTenant(db(c), p.tenantId, async (tx) => {
-      await lockTenantDocument(tx, p.tenantId, 'catalog');
-      const current = await currentCatalog(tx);
-      if ((await catalogFingerprint(current)) !== base) return false;
-      const ctx = ctxOf(c, p, tx);
-      const diff = diffCatalog(current, catalogSchema.parse(doc));
-      await replaceCatalog(ctx, doc);
-      await audit(ctx, {
-        action: 'catalog.import_confirmed',
-        target: p.tenantId,
-        outcome: 'success',
-        detail: Object.fromEntries(
-          CATALOG_SECTIONS.map((s) => [
-            s,
-            { added: diff[s].added.length, changed: diff[s].changed.length, removed: diff[s].removed.length },
-          ]),
-        ),
-      });
-      return true;
+    const refused = await confirmPreview<Catalog>(c, p.tenantId, str(body.preview), {
+      kind: 'catalog',
+      noun: 'preview',
+      again: { href: '/admin/catalog#h-import', label: 'Import again' },
+      changed:
+        'The catalog changed since this preview (an edit, another import or the API). Nothing was applied: import again to see the differences against the catalog as it is now.',
+      async apply(tx, doc, base) {
+        const current = await currentCatalog(tx);
+        if ((await catalogFingerprint(current)) !== base) return false;
+        const ctx = ctxOf(c, p, tx);
+        const diff = diffCatalog(current, catalogSchema.parse(doc));
+        await replaceCatalog(ctx, doc);
+        await audit(ctx, {
+          action: 'catalog.import_confirmed',
+          target: p.tenantId,
+          outcome: 'success',
+          detail: Object.fromEntries(
+            CATALOG_SECTIONS.map((s) => [
+              s,
+              {
+                added: diff[s].added.length,
+                changed: diff[s].changed.length,
+                removed: diff[s].removed.length,
+              },
+            ]),
+          ),
+        });
+        return true;
+      },
     });
-    if (!applied)
-      return page(c, {
-        children: messageBody(
-          [
-            'The catalog changed since this preview (an edit, another import or the API). Nothing was applied: import again to see the differences against the catalog as it is now.',
-          ],
-          [{ href: '/admin/catalog#h-import', label: 'Import again' }],
-        ),
-        status: 409,
-      });
+    if (refused) return refused;
     return c.redirect('/admin/catalog?applied=1', 303);
   });
   return app;

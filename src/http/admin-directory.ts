@@ -16,7 +16,7 @@ import {
 import { syncDirectory } from '../pipeline/tenant-config.ts';
 import { readDirectoryPage } from '../pipeline/tenant-config-read.ts';
 import { isAdmin } from '../tenancy/principal.ts';
-import { lockTenantDocument, openPreview, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
+import { confirmPreview, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
 import { CONSOLE_NAV, messageBody } from './views/admin.ts';
@@ -159,62 +159,38 @@ export function adminDirectoryRoutes() {
   app.post('/admin/directory/upload/confirm', async (c) => {
     const body = await c.req.parseBody();
     const p = principal(c);
-    const now = c.get('deps').now?.() ?? new Date();
-    const opened = await openPreview<Directory>(
-      c.get('deps').vault,
-      p.tenantId,
-      'directory',
-      str(body.preview),
-      now,
-    );
-    if (!opened.ok)
-      return page(c, {
-        children: messageBody(
-          [
-            opened.why === 'expired'
-              ? 'This report has expired. Nothing was applied.'
-              : 'This is not a report of this tenant. Nothing was applied.',
-          ],
-          [{ href: '/admin/directory#h-upload', label: 'Upload again' }],
-        ),
-        status: 400,
-      });
-    const { doc, base } = opened.preview;
-    const applied = await withTenant(db(c), p.tenantId, async (tx) => {
-      await lockTenantDocument(tx, p.tenantId, 'directory');
-      if ((await directoryFingerprint(tx)) !== base) return false;
-      const ctx = {
-        tenantId: p.tenantId,
-        tx,
-        actor: { type: 'admin' as const, userId: p.userId, via: p.via },
-        requestId: c.get('requestId'),
-      };
-      const report = await previewDirectory(tx, doc);
-      await syncDirectory(ctx, doc);
-      await audit(ctx, {
-        action: 'directory.upload_confirmed',
-        target: p.tenantId,
-        outcome: 'success',
-        detail: {
-          mode: report.mode,
-          added: report.accounts.added.length,
-          changed: report.accounts.changed.length,
-          removed: report.accounts.removed.length,
-          sharedDomains: report.sharedDomains.map((s) => s.domain).slice(0, 50),
-        },
-      });
-      return true;
+    const refused = await confirmPreview<Directory>(c, p.tenantId, str(body.preview), {
+      kind: 'directory',
+      noun: 'report',
+      again: { href: '/admin/directory#h-upload', label: 'Upload again' },
+      changed:
+        'The directory changed since this report (another upload or the API). Nothing was applied: upload again to check it against the directory as it is now.',
+      async apply(tx, doc, base) {
+        if ((await directoryFingerprint(tx)) !== base) return false;
+        const ctx = {
+          tenantId: p.tenantId,
+          tx,
+          actor: { type: 'admin' as const, userId: p.userId, via: p.via },
+          requestId: c.get('requestId'),
+        };
+        const report = await previewDirectory(tx, doc);
+        await syncDirectory(ctx, doc);
+        await audit(ctx, {
+          action: 'directory.upload_confirmed',
+          target: p.tenantId,
+          outcome: 'success',
+          detail: {
+            mode: report.mode,
+            added: report.accounts.added.length,
+            changed: report.accounts.changed.length,
+            removed: report.accounts.removed.length,
+            sharedDomains: report.sharedDomains.map((s) => s.domain).slice(0, 50),
+          },
+        });
+        return true;
+      },
     });
-    if (!applied)
-      return page(c, {
-        children: messageBody(
-          [
-            'The directory changed since this report (another upload or the API). Nothing was applied: upload again to check it against the directory as it is now.',
-          ],
-          [{ href: '/admin/directory#h-upload', label: 'Upload again' }],
-        ),
-        status: 409,
-      });
+    if (refused) return refused;
     return c.redirect('/admin/directory?applied=1', 303);
   });
   return app;

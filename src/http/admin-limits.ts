@@ -144,6 +144,17 @@ ${err(f.name)}`,
   return sendPage(c, { title: TITLE, nav: CONSOLE_NAV, children }, { status });
 }
 
+const adminsOnly = (c: Context<AppEnv>) =>
+  sendPage(
+    c,
+    {
+      title: TITLE,
+      nav: CONSOLE_NAV,
+      children: messageBody(['Only owners and admins can read and change limits.']),
+    },
+    { status: 403 },
+  );
+
 export function adminLimitsRoutes() {
   const app = new Hono<AppEnv>();
   app.use('/admin/limits', requireSameOriginPosts);
@@ -151,32 +162,14 @@ export function adminLimitsRoutes() {
   app.get('/admin/limits', async (c) => {
     const p = c.get('principal');
     if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p))
-      return sendPage(
-        c,
-        {
-          title: TITLE,
-          nav: CONSOLE_NAV,
-          children: messageBody(['Only owners and admins can read the limits.']),
-        },
-        { status: 403 },
-      );
+    if (!isAdmin(p)) return adminsOnly(c);
     return render(c, p, null, c.req.query('saved') === '1' ? 'Saved.' : null);
   });
 
   app.post('/admin/limits', async (c) => {
     const p = c.get('principal');
     if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p))
-      return sendPage(
-        c,
-        {
-          title: TITLE,
-          nav: CONSOLE_NAV,
-          children: messageBody(['Only owners and admins can change limits.']),
-        },
-        { status: 403 },
-      );
+    if (!isAdmin(p)) return adminsOnly(c);
     const body = await c.req.parseBody();
     const values: Record<string, string> = {};
     const limits: Record<string, number> = {};

@@ -1,5 +1,12 @@
+import type { Context } from 'hono';
+import type { Tx } from '../db/client.ts';
+import { lockTenantDocument } from '../db/document-lock.ts';
+import { withTenant } from '../db/tenant.ts';
 import { fromBase64Url, toBase64Url } from '../lib/ids.ts';
 import type { Vault } from '../tenancy/vault.ts';
+import type { AppEnv } from './types.ts';
+import { CONSOLE_NAV, messageBody } from './views/admin.ts';
+import { sendPage } from './views/layout.ts';
 
 /**
  * The confirmation step of the console's imports (catalog, directory). A preview seals what it
@@ -63,3 +70,54 @@ export async function openPreview<T>(
 }
 
 export { lockTenantDocument } from '../db/document-lock.ts';
+
+export interface ConfirmSpec<T> {
+  kind: 'catalog' | 'directory';
+  /** What the admin saw: 'preview' (catalog) or 'report' (directory). */
+  noun: string;
+  /** Where to start again. */
+  again: { href: string; label: string };
+  /** The sentence when the stored document changed since the preview. */
+  changed: string;
+  /** Applies `doc` in the tenant's transaction with its document lock held; false when the stored one is no longer `base`. */
+  apply(tx: Tx, doc: T, base: string): Promise<boolean>;
+}
+
+/**
+ * The confirmation of a sealed preview, shared by the catalog import and the directory upload:
+ * opens the hidden field's preview (400 when it is expired, tampered or another tenant's), then in
+ * one transaction takes the tenant's lock on the document and applies it only while the stored
+ * one still has the previewed fingerprint (409 otherwise). Null when it was applied.
+ */
+export async function confirmPreview<T>(
+  c: Context<AppEnv>,
+  tenantId: string,
+  token: string,
+  spec: ConfirmSpec<T>,
+): Promise<Response | null> {
+  const refuse = (status: 400 | 409, sentence: string) =>
+    sendPage(
+      c,
+      {
+        title: spec.kind === 'catalog' ? 'Catalog' : 'Directory',
+        nav: CONSOLE_NAV,
+        children: messageBody([sentence], [spec.again]),
+      },
+      { status },
+    );
+  const deps = c.get('deps');
+  const opened = await openPreview<T>(deps.vault, tenantId, spec.kind, token, deps.now?.() ?? new Date());
+  if (!opened.ok)
+    return refuse(
+      400,
+      opened.why === 'expired'
+        ? `This ${spec.noun} has expired. Nothing was applied.`
+        : `This is not a ${spec.noun} of this tenant. Nothing was applied.`,
+    );
+  const { doc, base } = opened.preview;
+  const applied = await withTenant(deps.database.db, tenantId, async (tx) => {
+    await lockTenantDocument(tx, tenantId, spec.kind);
+    return spec.apply(tx, doc, base);
+  });
+  return applied ? null : refuse(409, spec.changed);
+}

@@ -20,6 +20,7 @@ import { createSession } from '../../src/tenancy/sessions.ts';
 import { testApp } from '../helpers/app.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
+import { chatCompletion } from '../helpers/openai-answer.ts';
 import { setupScenarioPipeline } from '../scenario/run.ts';
 import { fixture } from './drafts-fixture.ts';
 
@@ -155,29 +156,15 @@ describe.each(backends())('console playground on %s', (backend) => {
     server.use(
       http.post(`${LLM}/chat/completions`, () => {
         calls++;
-        return HttpResponse.json({
-          id: 'chatcmpl-play',
-          object: 'chat.completion',
-          created: 1,
-          model: 'gpt-4.1-mini',
-          choices: [
+        return HttpResponse.json(
+          chatCompletion(
             {
-              index: 0,
-              finish_reason: 'stop',
-              message: {
-                role: 'assistant',
-                content: JSON.stringify({
-                  reply:
-                    'Hi Priya, your Salesforce sync stopped with INVALID_SESSION_ID; please reconnect it.',
-                  citedFactIds: ['ctx:integrations'],
-                  confidence: 0.8,
-                  needsHumanReason: null,
-                }),
-              },
+              reply: 'Hi Priya, your Salesforce sync stopped with INVALID_SESSION_ID; please reconnect it.',
+              citedFactIds: ['ctx:integrations'],
             },
-          ],
-          usage: { prompt_tokens: 900, completion_tokens: 100, total_tokens: 1000 },
-        });
+            { id: 'chatcmpl-play', completionTokens: 100 },
+          ),
+        );
       }),
     );
     const model = createFallbackDrafter(createOpenAiDrafter({ apiKey: 'sk-play', baseURL: LLM }));

@@ -24,6 +24,7 @@ import {
 } from '../../src/zendesk/webhook-verify.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
+import { chatCompletion } from '../helpers/openai-answer.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
 import { setupScenarioPipeline } from '../scenario/run.ts';
 
@@ -147,28 +148,15 @@ describe.each(backends())('one tenant’s failing upstream on %s', (backend) => 
       http.post(`${MODEL}/chat/completions`, () => {
         const fault = faulty(modelFault);
         if (fault) return fault;
-        return HttpResponse.json({
-          id: 'c',
-          object: 'chat.completion',
-          created: 1,
-          model: 'gpt-4.1-mini',
-          choices: [
+        return HttpResponse.json(
+          chatCompletion(
             {
-              index: 0,
-              finish_reason: 'stop',
-              message: {
-                role: 'assistant',
-                content: JSON.stringify({
-                  reply: 'Thanks for writing in. Your plan includes this feature; here is how to turn it on.',
-                  citedFactIds: [],
-                  confidence: 0.7,
-                  needsHumanReason: null,
-                }),
-              },
+              reply: 'Thanks for writing in. Your plan includes this feature; here is how to turn it on.',
+              confidence: 0.7,
             },
-          ],
-          usage: { prompt_tokens: 900, completion_tokens: 120, total_tokens: 1020 },
-        });
+            { promptTokens: 900, completionTokens: 120 },
+          ),
+        );
       }),
     );
     const byTenant = new Map(tenants.map((x) => [x.tenantId, x.handler]));
