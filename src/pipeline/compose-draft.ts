@@ -78,6 +78,8 @@ export interface ComposeInput {
   /** The Zendesk provider's client, or null for none. */
   zendesk: ZendeskResources | null;
   now: () => Date;
+  /** The tenant's sealed model key, when the caller read it already (null: none); else it is read here. */
+  modelKey?: string | null;
   /** Passed to the drafter as they are. */
   drafting?: Pick<DraftInput, 'attempt' | 'maxAttempts' | 'onFailedUsage' | 'instruction'>;
 }
@@ -94,7 +96,7 @@ export async function composeDraft(
     ...(settings.context.providerTimeoutMs ? { providerTimeoutMs: settings.context.providerTimeoutMs } : {}),
   });
   // The tenant's own model account when it stored a key (tenant-model.ts), else the server's drafter.
-  const drafter = await drafterForTenant(deps, a.tenantId, settings.drafting);
+  const drafter = await drafterForTenant(deps, a.tenantId, settings.drafting, a.modelKey);
   const draft = await drafterWithinQuota(drafter, a.quota).draft({
     tenantId: a.tenantId,
     ticket: a.ticket,

@@ -14,6 +14,7 @@ import { zendeskResources } from '../zendesk/resources.ts';
 import { type ComposeDeps, composeDraft } from './compose-draft.ts';
 import { postDraftNote } from './draft-note.ts';
 import { recordDraft } from './draft-record.ts';
+import { sealedModelKey } from './drafting/tenant-model.ts';
 import { recordFailedUsage } from './drafting/usage.ts';
 import { guardDraft } from './leak-guard.ts';
 import { quotaReached, quotaUsage } from './quota.ts';
@@ -118,7 +119,9 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
     const quota = existing
       ? null
       : quotaReached(settings.limits, await quotaUsage(tx, settings.limits, now()));
-    return { conn, existing, settings, quota };
+    // The tenant's own model key, read here rather than in a transaction of its own.
+    const modelKey = existing ? null : await sealedModelKey(tx);
+    return { conn, existing, settings, quota, modelKey };
   });
   if ('superseded' in setup) {
     log.info('ticket event collapsed into a newer event of the ticket');
@@ -155,6 +158,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       route,
       settings,
       quota: setup.quota,
+      modelKey: setup.modelKey,
       zendesk: zendeskClient(settings.context.providerTimeoutMs ?? settings.context.deadlineMs, 0),
       now,
       drafting: {

@@ -24,7 +24,7 @@ describe.each(backends())('http basics on %s', (backend) => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { checks: Record<string, { ok: boolean; detail: unknown }> };
     expect(body.checks.database?.ok).toBe(true);
-    expect(body.checks.migrations).toEqual({ ok: true, detail: { applied: 19, expected: 19 } });
+    expect(body.checks.migrations).toEqual({ ok: true, detail: { applied: 20, expected: 20 } });
     expect(body.checks.isolation?.detail).toEqual({
       // The test database uses the public development claim key, so never database-enforced here.
       level: 'application-only',

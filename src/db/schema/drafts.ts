@@ -28,6 +28,8 @@ export const drafts = pgTable(
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
     index('drafts_ticket').on(t.tenantId, t.ticketId),
+    // The console's drafts list (newest first), the daily draft quota and the usage report.
+    index('drafts_tenant_created').on(t.tenantId, t.createdAt, t.id),
     tenantIsolation(),
   ],
 );

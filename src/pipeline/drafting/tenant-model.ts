@@ -17,6 +17,16 @@ import type { Drafter } from './types.ts';
  */
 export const MODEL_KEY_PURPOSE = 'model_api_key';
 
+/** The tenant's sealed model key, or null (inside its transaction). */
+export async function sealedModelKey(tx: Tx): Promise<string | null> {
+  const [row] = await tx
+    .select({ sealed: tenantSecrets.sealed })
+    .from(tenantSecrets)
+    .where(eq(tenantSecrets.purpose, MODEL_KEY_PURPOSE))
+    .limit(1);
+  return row?.sealed ?? null;
+}
+
 /** Whether the tenant has its own model API key (inside its transaction). */
 export async function hasTenantModelKey(tx: Tx): Promise<boolean> {
   const rows = await tx
@@ -74,15 +84,12 @@ export async function drafterForTenant(
   deps: TenantDrafterDeps,
   tenantId: string,
   drafting: DraftingSettings,
+  /** The sealed key when the caller already read it in its own transaction (sealedModelKey); null: none. */
+  known?: string | null,
 ): Promise<Drafter> {
-  const [row] = await withTenant(deps.database.db, tenantId, (tx) =>
-    tx
-      .select({ sealed: tenantSecrets.sealed })
-      .from(tenantSecrets)
-      .where(eq(tenantSecrets.purpose, MODEL_KEY_PURPOSE))
-      .limit(1),
-  );
-  if (!row) return deps.drafter;
-  const apiKey = await deps.vault.open(tenantId, MODEL_KEY_PURPOSE, row.sealed);
+  const sealed =
+    known !== undefined ? known : await withTenant(deps.database.db, tenantId, (tx) => sealedModelKey(tx));
+  if (!sealed) return deps.drafter;
+  const apiKey = await deps.vault.open(tenantId, MODEL_KEY_PURPOSE, sealed);
   return createFallbackDrafter(createOpenAiDrafter({ apiKey, baseURL: drafting.baseUrl }));
 }

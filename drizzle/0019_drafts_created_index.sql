@@ -1,0 +1,1 @@
+CREATE INDEX "drafts_tenant_created" ON "drafts" USING btree ("tenant_id","created_at","id");
