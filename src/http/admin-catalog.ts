@@ -109,6 +109,7 @@ function fromValues(
       else if (Number.isFinite(Number(v.trim()))) item[f.name] = Number(v.trim());
       else errors[f.name] = `"${v.trim()}" is not a number.`;
     } else if (f.kind === 'textarea') item[f.name] = v.replace(/\r\n/g, '\n');
+    else if (f.kind === 'checkbox') item[f.name] = v === '1' || v === 'true';
     else item[f.name] = v.trim() === '' && f.name === 'purpose' ? null : v.trim();
     if (nulLine(v) !== null) errors[f.name] = 'contains a NUL character, which cannot be stored.';
   }

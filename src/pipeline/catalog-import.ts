@@ -38,8 +38,11 @@ export const SECTION_CSV: Record<
   links: { required: ['key', 'url'], optional: ['purpose'], lists: [] },
   kb: { required: ['id', 'title'], optional: ['body'], lists: [] },
   changelog: { required: ['date', 'title'], optional: ['body'], lists: [] },
-  playbooks: { required: ['key', 'when'], optional: ['steps', 'visibility'], lists: ['steps'] },
+  playbooks: { required: ['key', 'when'], optional: ['steps', 'visibility', 'auto_send'], lists: ['steps'] },
 };
+
+/** CSV columns whose item field is named otherwise. */
+const CSV_FIELD: Record<string, string> = { monthly_price: 'monthlyPrice', auto_send: 'autoSend' };
 
 /** One catalog item, as the diff and the forms see it (links become `{ key, url, purpose }`). */
 export type CatalogItem = Record<string, unknown>;
@@ -62,7 +65,13 @@ export function sectionItems(c: Catalog, section: CatalogSection): CatalogItem[]
     case 'changelog':
       return c.changelog.map((e) => ({ date: e.date, title: e.title, body: e.body }));
     case 'playbooks':
-      return c.playbooks.map((p) => ({ key: p.key, when: p.when, steps: p.steps, visibility: p.visibility }));
+      return c.playbooks.map((p) => ({
+        key: p.key,
+        when: p.when,
+        steps: p.steps,
+        visibility: p.visibility,
+        autoSend: p.autoSend,
+      }));
   }
 }
 
@@ -252,9 +261,13 @@ export function catalogFromCsv(
     const item: CatalogItem = {};
     for (const col of [...cols.required, ...cols.optional]) {
       const v = r.get(col);
-      const field = col === 'monthly_price' ? 'monthlyPrice' : col;
+      const field = CSV_FIELD[col] ?? col;
       if (cols.lists.includes(col)) item[field] = csvList(v);
-      else if (col === 'monthly_price') {
+      else if (col === 'auto_send') {
+        if (v === '' || /^(false|no|0)$/i.test(v)) item[field] = false;
+        else if (/^(true|yes|1)$/i.test(v)) item[field] = true;
+        else issues.push({ section, line: r.line, field, message: `auto_send "${v}" is not true or false` });
+      } else if (col === 'monthly_price') {
         if (v === '') item[field] = null;
         else if (Number.isFinite(Number(v))) item[field] = Number(v);
         else issues.push({ section, line: r.line, field, message: `monthly_price "${v}" is not a number` });
@@ -283,7 +296,7 @@ export function sectionToCsv(c: Catalog, section: CatalogSection): string {
     cols,
     sectionItems(c, section).map((item) =>
       cols.map((col) => {
-        const v = item[col === 'monthly_price' ? 'monthlyPrice' : col];
+        const v = item[CSV_FIELD[col] ?? col];
         if (Array.isArray(v)) return v.join('|');
         return v === null || v === undefined ? '' : String(v);
       }),

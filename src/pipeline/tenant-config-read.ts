@@ -59,7 +59,13 @@ export async function readCatalog(tx: Tx): Promise<Required<CatalogInput>> {
         return n(a.key) - n(b.key);
       })
       .map((e) => ({ date: str(e.data.date), title: str(e.data.title), body: str(e.data.body) })),
-    playbooks: books.map((p) => ({ key: p.key, when: p.whenText, steps: p.steps, visibility: p.visibility })),
+    playbooks: books.map((p) => ({
+      key: p.key,
+      when: p.whenText,
+      steps: p.steps,
+      visibility: p.visibility,
+      autoSend: p.autoSend,
+    })),
   };
 }
 

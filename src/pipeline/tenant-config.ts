@@ -80,6 +80,8 @@ export const catalogSchema = z
           steps: z.array(z.string().min(1).max(2000)).max(50).default([]),
           /** Internal guidance by default: only `end_user` / `public` playbooks reach end-user prompts. */
           visibility: z.enum(['account', 'end_user', 'public']).default('account'),
+          /** Invariant 7: a draft of this playbook may send itself (above the sidebar's threshold). Off by default. */
+          autoSend: z.boolean().default(false),
         }),
       )
       .max(500)
@@ -205,6 +207,7 @@ export async function replaceCatalog(ctx: ServiceCtx, input: CatalogInput) {
         whenText: p.when,
         steps: p.steps,
         visibility: p.visibility,
+        autoSend: p.autoSend,
       })),
     );
   }

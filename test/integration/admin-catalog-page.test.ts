@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditEvents } from '../../src/db/schema/index.ts';
+import { auditEvents, playbooks } from '../../src/db/schema/index.ts';
 import { withTenant } from '../../src/db/tenant.ts';
 import { type CatalogInput, replaceCatalog } from '../../src/pipeline/tenant-config.ts';
 import { readCatalog } from '../../src/pipeline/tenant-config-read.ts';
@@ -29,7 +29,13 @@ const BASE: CatalogInput = {
   kb: [{ id: 'kb-reset', title: 'Resetting a password', body: 'Go to settings.' }],
   changelog: [{ date: '2026-11-01', title: 'Dark mode', body: '' }],
   playbooks: [
-    { key: 'billing', when: 'A billing question', steps: ['Check the plan'], visibility: 'account' },
+    {
+      key: 'billing',
+      when: 'A billing question',
+      steps: ['Check the plan'],
+      visibility: 'account',
+      autoSend: false,
+    },
   ],
 };
 
@@ -230,7 +236,7 @@ describe.each(backends())('catalog page on %s', (backend) => {
     expect(await catalogOf(tenantId)).toEqual(before);
 
     const csv =
-      'key,when,steps,visibility\nbilling,A billing question,"Check the plan|Check invoices, then answer",account\nrefund,"A refund, maybe",Say sorry,end_user\n';
+      'key,when,steps,visibility,auto_send\nbilling,A billing question,"Check the plan|Check invoices, then answer",account,\nrefund,"A refund, maybe",Say sorry,end_user,true\n';
     const ok = await post('/admin/catalog/import', {
       format: 'csv:playbooks',
       file: new File([csv], 'p.csv', { type: 'text/csv' }),
@@ -247,10 +253,48 @@ describe.each(backends())('catalog page on %s', (backend) => {
         when: 'A billing question',
         steps: ['Check the plan', 'Check invoices, then answer'],
         visibility: 'account',
+        autoSend: false,
       },
-      { key: 'refund', when: 'A refund, maybe', steps: ['Say sorry'], visibility: 'end_user' },
+      {
+        key: 'refund',
+        when: 'A refund, maybe',
+        steps: ['Say sorry'],
+        visibility: 'end_user',
+        autoSend: true,
+      },
     ]);
     expect({ ...after, playbooks: [] }).toEqual({ ...before, playbooks: [] });
+  });
+
+  it("a playbook's auto-send is a checkbox of its form: on only when ticked, shown in the table", async () => {
+    const form = await (await get('/admin/catalog/item?section=playbooks')).text();
+    expect(form).toContain('<input type="checkbox" id="autoSend" name="autoSend" value="1"');
+    const on = await post('/admin/catalog/item', {
+      section: 'playbooks',
+      index: '',
+      key: 'outage',
+      when: 'A customer reports an outage',
+      steps: 'Link the status page',
+      visibility: 'account',
+      autoSend: '1',
+    });
+    expect(on.status).toBe(303);
+    const off = await post('/admin/catalog/item', {
+      section: 'playbooks',
+      index: '',
+      key: 'quiet',
+      when: 'Anything else',
+      steps: '',
+      visibility: 'account',
+    });
+    expect(off.status).toBe(303);
+    const books = (await catalogOf(tenantId)).playbooks;
+    expect(books.find((b) => b.key === 'outage')?.autoSend).toBe(true);
+    expect(books.find((b) => b.key === 'quiet')?.autoSend).toBe(false);
+    const [row] = await withTenant(database.db, tenantId, (tx) =>
+      tx.select().from(playbooks).where(eq(playbooks.key, 'outage')),
+    );
+    expect(row?.autoSend).toBe(true);
   });
 
   it('item forms add, edit and remove one item; a bad field is shown beside it; an item changed meanwhile is refused', async () => {
@@ -349,7 +393,9 @@ describe.each(backends())('catalog page on %s', (backend) => {
     const res = await get('/admin/catalog/export.csv?section=playbooks');
     expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     const csv = await res.text();
-    expect(csv).toBe('key,when,steps,visibility\nbilling,A billing question,Check the plan,account\n');
+    expect(csv).toBe(
+      'key,when,steps,visibility,auto_send\nbilling,A billing question,Check the plan,account,false\n',
+    );
     const preview = await (
       await post('/admin/catalog/import', { format: 'csv:playbooks', document: csv })
     ).text();

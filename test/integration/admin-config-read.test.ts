@@ -29,7 +29,13 @@ const catalog = {
     { date: '2026-10-01', title: 'Exports', body: '' },
   ],
   playbooks: [
-    { key: 'sso', when: 'someone asks about SSO', steps: ['Check the plan'], visibility: 'account' },
+    {
+      key: 'sso',
+      when: 'someone asks about SSO',
+      steps: ['Check the plan'],
+      visibility: 'account',
+      autoSend: true,
+    },
   ],
 };
 

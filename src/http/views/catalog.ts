@@ -18,7 +18,7 @@ import type { Html } from './layout.ts';
 export interface FieldSpec {
   name: string;
   label: string;
-  kind: 'text' | 'textarea' | 'number' | 'lines' | 'visibility';
+  kind: 'text' | 'textarea' | 'number' | 'lines' | 'visibility' | 'checkbox';
   hint?: string;
 }
 
@@ -64,6 +64,12 @@ export const SECTION_FIELDS: Record<CatalogSection, FieldSpec[]> = {
       kind: 'visibility',
       hint: 'Internal guidance by default; only end_user or public playbooks reach end-user drafts.',
     },
+    {
+      name: 'autoSend',
+      label: 'Send its drafts without review',
+      kind: 'checkbox',
+      hint: "Off by default. On: a draft that follows this playbook, passes the leak guard and reaches the sidebar's auto-send threshold is sent as a public reply by itself (Zendesk sidebar settings).",
+    },
   ],
 };
 
@@ -91,7 +97,12 @@ function summary(section: CatalogSection, item: CatalogItem): Array<string | Htm
     case 'changelog':
       return [s(item.date), s(item.title)];
     case 'playbooks':
-      return [html`<code>${s(item.key)}</code>`, s(item.when).slice(0, 120), s(item.visibility)];
+      return [
+        html`<code>${s(item.key)}</code>`,
+        s(item.when).slice(0, 120),
+        s(item.visibility),
+        item.autoSend === true ? 'on' : 'off',
+      ];
   }
 }
 const HEADS: Record<CatalogSection, string[]> = {
@@ -100,7 +111,7 @@ const HEADS: Record<CatalogSection, string[]> = {
   links: ['key', 'URL', 'purpose'],
   kb: ['id', 'title'],
   changelog: ['date', 'title'],
-  playbooks: ['key', 'when', 'visibility'],
+  playbooks: ['key', 'when', 'visibility', 'auto-send'],
 };
 
 /** "a plan", "an article". */
@@ -144,7 +155,7 @@ ${CATALOG_SECTIONS.map(
       (c) => html`<code>${c}</code>${SECTION_CSV[s].lists.includes(c) ? ' (list)' : ''} `,
     )}</td></tr>`,
 )}</table>
-<p>Example (plans): <code>key,name,monthly_price</code> then <code>pro,Pro,49</code>. Playbook <code>visibility</code> is <code>account</code> (default), <code>end_user</code> or <code>public</code>.</p>
+<p>Example (plans): <code>key,name,monthly_price</code> then <code>pro,Pro,49</code>. Playbook <code>visibility</code> is <code>account</code> (default), <code>end_user</code> or <code>public</code>; <code>auto_send</code> is <code>true</code> or <code>false</code> (default).</p>
 </details>`;
 }
 
@@ -260,15 +271,17 @@ ${SECTION_FIELDS[f.section].map((field) => {
   const input =
     field.kind === 'textarea' || field.kind === 'lines'
       ? html`<textarea id="${field.name}" name="${field.name}" rows="${field.kind === 'lines' ? 4 : 8}" cols="60"${ariaAttr}${invalid}>${v}</textarea>`
-      : field.kind === 'visibility'
-        ? html`<select id="${field.name}" name="${field.name}"${ariaAttr}>${[
-            'account',
-            'end_user',
-            'public',
-          ].map(
-            (o) => html`<option value="${o}"${o === (v || 'account') ? ' selected' : ''}>${o}</option>`,
-          )}</select>`
-        : html`<input id="${field.name}" name="${field.name}" value="${v}"${field.kind === 'number' ? html` inputmode="decimal"` : ''} size="40"${ariaAttr}${invalid}>`;
+      : field.kind === 'checkbox'
+        ? html`<input type="checkbox" id="${field.name}" name="${field.name}" value="1"${v === 'true' || v === '1' ? ' checked' : ''}${ariaAttr}>`
+        : field.kind === 'visibility'
+          ? html`<select id="${field.name}" name="${field.name}"${ariaAttr}>${[
+              'account',
+              'end_user',
+              'public',
+            ].map(
+              (o) => html`<option value="${o}"${o === (v || 'account') ? ' selected' : ''}>${o}</option>`,
+            )}</select>`
+          : html`<input id="${field.name}" name="${field.name}" value="${v}"${field.kind === 'number' ? html` inputmode="decimal"` : ''} size="40"${ariaAttr}${invalid}>`;
   return html`<label for="${field.name}">${field.label}</label>
 ${input}
 ${field.hint ? html`<small id="${field.name}-hint">${field.hint}</small>` : ''}

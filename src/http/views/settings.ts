@@ -151,7 +151,7 @@ ${v.autoSend.playbooks.map(
 )}</table>`
     : html`<p>No playbooks yet, so no draft sends itself.</p>`
 }
-<p>Drafts never send themselves unless a playbook turns auto-send on. Thresholds are set on <a href="/admin/zendesk/sidebar">Zendesk sidebar settings</a>.</p>`;
+<p>Drafts never send themselves unless a playbook turns auto-send on: each playbook's form in the <a href="/admin/catalog#h-playbooks">catalog</a> has the switch. Thresholds are set on <a href="/admin/zendesk/sidebar">Zendesk sidebar settings</a>.</p>`;
 
   const c = s.context;
   const context = html`<form method="post" action="/admin/settings/context" class="stack" id="context">
