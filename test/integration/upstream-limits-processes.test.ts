@@ -336,9 +336,10 @@ describe.skipIf(!hasPostgres)(
         expect(effects.filter((e) => e.status === 'done')).toHaveLength(n);
         // The shared limits saw it: the 429 paused the tenant, the 503s counted as failures.
         const [u] = await withTenant(database.db, conn.tenantId, (tx) => tx.select().from(upstreamUsage));
-        // (A 503 answered just before the kill may not have been recorded by the dead process.)
+        // The 429 was recorded before the kill (the kill waits for it). A 503 answered to the killed
+        // process may have died with it unrecorded (on a loaded machine two did), so the failures
+        // are at most the three answered; none is counted twice.
         expect(u).toMatchObject({ upstream: 'zendesk', throttled: 1 });
-        expect(u!.failures).toBeGreaterThanOrEqual(2);
         expect(u!.failures).toBeLessThanOrEqual(3);
         const [limit] = await withTenant(database.db, conn.tenantId, (tx) =>
           tx.select().from(upstreamLimits),
