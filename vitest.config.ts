@@ -9,6 +9,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 const LONGEST_FIRST = [
   'test/integration/scenarios.test.ts',
   'test/integration/newcomer.test.ts',
+  'test/browser/onboarding-walk.test.ts',
+  'test/integration/upstream-limits-processes.test.ts',
+  'test/integration/fault-isolation.test.ts',
   'test/integration/jobs.test.ts',
   'test/integration/jobs-crash.test.ts',
   'test/integration/deletion.test.ts',
