@@ -24,7 +24,8 @@ import {
 import { catalogSchema, replaceCatalog } from '../pipeline/tenant-config.ts';
 import { readCatalog } from '../pipeline/tenant-config-read.ts';
 import type { ServiceCtx } from '../tenancy/context.ts';
-import { isAdmin, type Principal } from '../tenancy/principal.ts';
+import type { Principal } from '../tenancy/principal.ts';
+import { requireAdminPage } from './auth.ts';
 import { confirmPreview, lockTenantDocument, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
@@ -133,16 +134,7 @@ function issuesToForm(section: CatalogSection, issues: CatalogIssue[]) {
 export function adminCatalogRoutes() {
   const app = new Hono<AppEnv>();
   app.use('/admin/catalog/*', requireSameOriginPosts);
-  app.use('/admin/catalog/*', async (c, next) => {
-    const p = c.get('principal');
-    if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p))
-      return page(c, {
-        children: messageBody(['Only owners and admins can see and change the catalog.']),
-        status: 403,
-      });
-    return next();
-  });
+  app.use('/admin/catalog/*', requireAdminPage(TITLE, 'see and change the catalog'));
   const db = (c: Context<AppEnv>) => c.get('deps').database.db;
   const principal = (c: Context<AppEnv>) => c.get('principal')!;
 

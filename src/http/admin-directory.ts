@@ -15,11 +15,11 @@ import {
 } from '../pipeline/directory-import.ts';
 import { syncDirectory } from '../pipeline/tenant-config.ts';
 import { readDirectoryPage } from '../pipeline/tenant-config-read.ts';
-import { isAdmin } from '../tenancy/principal.ts';
+import { requireAdminPage } from './auth.ts';
 import { confirmPreview, PREVIEW_TTL_MS, sealPreview } from './console-preview.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
-import { CONSOLE_NAV, messageBody } from './views/admin.ts';
+import { CONSOLE_NAV } from './views/admin.ts';
 import {
   directoryBody,
   issuesReport,
@@ -54,16 +54,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : '');
 export function adminDirectoryRoutes() {
   const app = new Hono<AppEnv>();
   app.use('/admin/directory/*', requireSameOriginPosts);
-  app.use('/admin/directory/*', async (c, next) => {
-    const p = c.get('principal');
-    if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p))
-      return page(c, {
-        children: messageBody(['Only owners and admins can see and change the directory.']),
-        status: 403,
-      });
-    return next();
-  });
+  app.use('/admin/directory/*', requireAdminPage(TITLE, 'see and change the directory'));
   const db = (c: Context<AppEnv>) => c.get('deps').database.db;
   const principal = (c: Context<AppEnv>) => c.get('principal')!;
 

@@ -7,10 +7,11 @@ import { BREAKER } from '../limits/upstream.ts';
 import { type Limits, limitsSchema, quotaReached, quotaUsage } from '../pipeline/quota.ts';
 import { readPipelineSettings } from '../pipeline/settings.ts';
 import { updateSettings } from '../pipeline/tenant-config.ts';
-import { isAdmin, type Principal } from '../tenancy/principal.ts';
+import type { Principal } from '../tenancy/principal.ts';
+import { requireAdminPage } from './auth.ts';
 import { requireSameOriginPosts } from './middleware.ts';
 import type { AppEnv } from './types.ts';
-import { CONSOLE_NAV, messageBody } from './views/admin.ts';
+import { CONSOLE_NAV } from './views/admin.ts';
 import { type Html, sendPage } from './views/layout.ts';
 
 /**
@@ -144,32 +145,18 @@ ${err(f.name)}`,
   return sendPage(c, { title: TITLE, nav: CONSOLE_NAV, children }, { status });
 }
 
-const adminsOnly = (c: Context<AppEnv>) =>
-  sendPage(
-    c,
-    {
-      title: TITLE,
-      nav: CONSOLE_NAV,
-      children: messageBody(['Only owners and admins can read and change limits.']),
-    },
-    { status: 403 },
-  );
-
 export function adminLimitsRoutes() {
   const app = new Hono<AppEnv>();
-  app.use('/admin/limits', requireSameOriginPosts);
+  app.use('/admin/limits', requireSameOriginPosts, requireAdminPage(TITLE, 'read and change limits'));
 
   app.get('/admin/limits', async (c) => {
-    const p = c.get('principal');
-    if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p)) return adminsOnly(c);
+    // requireAdminPage: an owner or admin is signed in.
+    const p = c.get('principal')!;
     return render(c, p, null, c.req.query('saved') === '1' ? 'Saved.' : null);
   });
 
   app.post('/admin/limits', async (c) => {
-    const p = c.get('principal');
-    if (!p) return c.redirect('/admin', 303);
-    if (!isAdmin(p)) return adminsOnly(c);
+    const p = c.get('principal')!;
     const body = await c.req.parseBody();
     const values: Record<string, string> = {};
     const limits: Record<string, number> = {};
