@@ -129,7 +129,8 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
   }
   if (!setup.conn) throw new AppError('not_found', 'Zendesk connection of this job is gone');
   if (setup.conn.status === 'revoked') throw new AppError('forbidden', 'Zendesk connection was revoked');
-  const zendeskClient = (timeoutMs: number, maxInlineWaitMs?: number) =>
+  // The context's client: its requests end with the context deadline (ours, not a Zendesk failure).
+  const zendeskClient = (timeoutMs: number, context = false) =>
     zendeskResources(
       createZendeskApi({
         tenantId,
@@ -138,7 +139,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
         timeoutMs,
         now,
         ...(deps.limits ? { limiter: deps.limits } : {}),
-        ...(maxInlineWaitMs === undefined ? {} : { maxInlineWaitMs }),
+        ...(context ? { maxInlineWaitMs: 0, timeoutIsFailure: false } : {}),
       }),
     );
   const zendesk = zendeskClient(10_000);
@@ -159,7 +160,7 @@ export async function processTicketJob(deps: TicketPipelineDeps, job: JobContext
       settings,
       quota: setup.quota,
       modelKey: setup.modelKey,
-      zendesk: zendeskClient(settings.context.providerTimeoutMs ?? settings.context.deadlineMs, 0),
+      zendesk: zendeskClient(settings.context.providerTimeoutMs ?? settings.context.deadlineMs, true),
       now,
       drafting: {
         // The last attempt falls back to the offline drafter; failed answers' usage is recorded.

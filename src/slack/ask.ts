@@ -108,7 +108,14 @@ async function setup(deps: SlackJobDeps, tenantId: string) {
   });
 }
 
-function zendeskFor(deps: SlackJobDeps, tenantId: string, subdomain: string | null, timeoutMs: number) {
+function zendeskFor(
+  deps: SlackJobDeps,
+  tenantId: string,
+  subdomain: string | null,
+  timeoutMs: number,
+  /** The context's client: its timeout is our deadline, not a Zendesk failure. */
+  context = false,
+) {
   if (!subdomain) return noZendesk();
   return zendeskResources(
     createZendeskApi({
@@ -117,6 +124,7 @@ function zendeskFor(deps: SlackJobDeps, tenantId: string, subdomain: string | nu
       tokens: deps.tokens,
       limiter: deps.limiter,
       timeoutMs,
+      ...(context ? { timeoutIsFailure: false } : {}),
       ...(deps.now ? { now: deps.now } : {}),
     }),
   );
@@ -394,6 +402,7 @@ async function draftOnce(
     a.tenantId,
     a.settings.subdomain,
     settings.context.providerTimeoutMs ?? settings.context.deadlineMs,
+    true,
   );
   const now = a.now;
   const { context, draft } = await composeDraft(deps, {

@@ -76,6 +76,11 @@ export interface ZendeskApiOptions {
    * everywhere; 5xx and timeouts count toward its breaker). Without it, no limits apply.
    */
   limiter?: UpstreamLimiter;
+  /**
+   * Whether a request ending at `timeoutMs` counts toward the breaker (default true). False for a
+   * client whose timeout is a deadline of our own (the context loader's), not Zendesk failing.
+   */
+  timeoutIsFailure?: boolean;
 }
 
 /** Zendesk's X-Rate-Limit (the account's requests a minute) and X-Rate-Limit-Remaining, when sent. */
@@ -143,8 +148,7 @@ export function createZendeskApi(opts: ZendeskApiOptions): ZendeskApi {
           redirect: 'manual',
         });
       } catch (cause) {
-        // A short deadline of our own (the context loader's) is not Zendesk failing.
-        const ownDeadline = (cause as Error)?.name === 'TimeoutError' && (opts.timeoutMs ?? 15_000) < 5_000;
+        const ownDeadline = (cause as Error)?.name === 'TimeoutError' && opts.timeoutIsFailure === false;
         if (!ownDeadline && (await permit?.failed(`no answer to ${method} ${url.pathname}`)) === 'open')
           throw permit!.deferral();
         throw new ZendeskApiError('upstream_error', `Zendesk did not answer ${method} ${url.pathname}`, {

@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { HttpResponse, http } from 'msw';
+import { delay, HttpResponse, http } from 'msw';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/client.ts';
 import { jobs, upstreamLimits, upstreamUsage } from '../../src/db/schema/index.ts';
@@ -218,6 +218,29 @@ describe.each(backends())('upstream limits on %s', (backend) => {
     expect(u).toMatchObject({ failures: BREAKER.threshold + 1, breakerOpenings: 2 });
     // Another tenant's breaker never moved.
     expect(await row(b, 'zendesk')).toBeUndefined();
+  });
+
+  it('a timeout counts toward the breaker, except on a client whose timeout is our own deadline (the context loader’s)', async () => {
+    await fresh();
+    const limiter = createUpstreamLimiter({ db: database.db, now, sleep: noSleep });
+    server.use(http.get('https://acme-a.zendesk.com/api/v2/users/me.json', () => delay('infinite')));
+    const client = (timeoutIsFailure?: boolean) =>
+      zendeskResources(
+        createZendeskApi({
+          tenantId: a,
+          subdomain: 'acme-a',
+          tokens,
+          limiter,
+          now,
+          sleep: noSleep,
+          timeoutMs: 20,
+          ...(timeoutIsFailure === undefined ? {} : { timeoutIsFailure }),
+        }),
+      );
+    await expect(client(false).getCurrentUser()).rejects.toMatchObject({ code: 'upstream_error' });
+    expect((await row(a, 'zendesk'))!.failures).toBe(0);
+    await expect(client().getCurrentUser()).rejects.toMatchObject({ code: 'upstream_error' });
+    expect((await row(a, 'zendesk'))!.failures).toBe(1);
   });
 
   it('/readyz counts tenants with an open breaker or a pause per upstream (never which), without failing readiness', async () => {
