@@ -16,17 +16,11 @@ import { createFallbackDrafter } from '../../src/pipeline/drafting/fallback.ts';
 import { createOpenAiDrafter } from '../../src/pipeline/drafting/openai.ts';
 import { createTicketHandler, TICKET_JOB_KIND } from '../../src/pipeline/process-ticket.ts';
 import { updatePipelineSettings } from '../../src/pipeline/settings.ts';
-import {
-  signZendeskWebhook,
-  ZENDESK_INVOCATION_HEADER,
-  ZENDESK_SIGNATURE_HEADER,
-  ZENDESK_TIMESTAMP_HEADER,
-} from '../../src/zendesk/webhook-verify.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { chatCompletion } from '../helpers/openai-answer.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
-import { setupScenarioPipeline } from '../scenario/run.ts';
+import { postTicketEvent, setupScenarioPipeline } from '../scenario/run.ts';
 
 /**
  * The fault suite (issue 11): ten tenants on one database and one shared limiter, their tickets
@@ -121,23 +115,17 @@ describe.each(backends())('one tenant’s failing upstream on %s', (backend) => 
         tokens: p.tokens,
         queue: createJobQueue(),
       });
-      const timestamp = new Date(t0).toISOString().replace(/\.\d{3}Z$/, 'Z');
       for (let e = 0; e < EVENTS; e++) {
-        const body = JSON.stringify({
-          ticket_id: String(s.ticket.id),
-          event: 'comment_added',
-          updated_at: new Date(t0 - (EVENTS - e) * 1000).toISOString(),
-        });
-        const res = await app.request(`/webhooks/zendesk/${p.hookId}`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [ZENDESK_SIGNATURE_HEADER]: await signZendeskWebhook(p.webhookSecret, timestamp, body),
-            [ZENDESK_TIMESTAMP_HEADER]: timestamp,
-            [ZENDESK_INVOCATION_HEADER]: `inv_${randomToken(8)}`,
+        const res = await postTicketEvent(
+          app,
+          p,
+          {
+            ticket_id: String(s.ticket.id),
+            event: 'comment_added',
+            updated_at: new Date(t0 - (EVENTS - e) * 1000).toISOString(),
           },
-          body,
-        });
+          new Date(t0),
+        );
         expect(res.status).toBe(200);
       }
     }

@@ -9,16 +9,10 @@ import { createWorker } from '../../src/jobs/worker.ts';
 import { randomToken } from '../../src/lib/ids.ts';
 import { draftIdFor, TICKET_JOB_KIND } from '../../src/pipeline/process-ticket.ts';
 import { eventKey } from '../../src/zendesk/trigger-payload.ts';
-import {
-  signZendeskWebhook,
-  ZENDESK_INVOCATION_HEADER,
-  ZENDESK_SIGNATURE_HEADER,
-  ZENDESK_TIMESTAMP_HEADER,
-} from '../../src/zendesk/webhook-verify.ts';
 import { backends, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { useMsw } from '../helpers/msw.ts';
 import { parseScenario, type Scenario } from '../scenario/format.ts';
-import { setupScenarioPipeline } from '../scenario/run.ts';
+import { postTicketEvent, setupScenarioPipeline } from '../scenario/run.ts';
 
 /**
  * Several events of one ticket waiting in the queue collapse into one draft: each job first asks
@@ -54,7 +48,6 @@ describe.each(backends())('ticket events collapse on %s', (backend) => {
       tokens: p.tokens,
       queue: createJobQueue(),
     });
-    const timestamp = p.now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     const bodies = [1, 2, 3].map((n) => ({
       ticket_id: String(s.ticket.id),
       event: 'comment_added' as const,
@@ -63,17 +56,7 @@ describe.each(backends())('ticket events collapse on %s', (backend) => {
     for (const b of bodies) {
       // A second apart, as Zendesk would send them (the newest is the one received last).
       p.now.setTime(p.now.getTime() + 1000);
-      const body = JSON.stringify(b);
-      const res = await app.request(`/webhooks/zendesk/${p.hookId}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [ZENDESK_SIGNATURE_HEADER]: await signZendeskWebhook(p.webhookSecret, timestamp, body),
-          [ZENDESK_TIMESTAMP_HEADER]: timestamp,
-          [ZENDESK_INVOCATION_HEADER]: `inv_${randomToken(8)}`,
-        },
-        body,
-      });
+      const res = await postTicketEvent(app, p, b, p.now);
       expect(res.status).toBe(200);
     }
     // An agent's Regenerate of the same ticket, queued after them: drafted regardless.

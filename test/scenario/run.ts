@@ -344,6 +344,28 @@ function ticketLanguage(s: Scenario): string | null {
   return lang && (DRAFT_LANGUAGES as readonly string[]).includes(lang) ? lang : null;
 }
 
+/** A ticket event as Zendesk's trigger sends it: the body signed with the hook's secret, to its hook. */
+export async function postTicketEvent(
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  hook: { hookId: string; webhookSecret: string },
+  body: { ticket_id: string; event: string; updated_at?: string },
+  at: Date,
+  invocation = `inv_${randomToken(8)}`,
+): Promise<Response> {
+  const text = JSON.stringify(body);
+  const timestamp = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return app.request(`/webhooks/zendesk/${hook.hookId}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      [ZENDESK_SIGNATURE_HEADER]: await signZendeskWebhook(hook.webhookSecret, timestamp, text),
+      [ZENDESK_TIMESTAMP_HEADER]: timestamp,
+      [ZENDESK_INVOCATION_HEADER]: invocation,
+    },
+    body: text,
+  });
+}
+
 export async function runScenario(s: Scenario, opts: RunOptions): Promise<ScenarioResult> {
   const failures: string[] = [];
   const own = !opts.database;
@@ -366,24 +388,10 @@ export async function runScenario(s: Scenario, opts: RunOptions): Promise<Scenar
       tokens,
       queue: createJobQueue(),
     });
-    const body = JSON.stringify({
-      ticket_id: String(s.ticket.id),
-      event: 'ticket_created',
-      updated_at: s.now,
-    });
-    const timestamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const body = { ticket_id: String(s.ticket.id), event: 'ticket_created', updated_at: s.now };
     for (const invocation of [`inv_${randomToken(8)}`, `inv_${randomToken(8)}`]) {
       // Delivered twice (Zendesk may duplicate): one job, one draft, one note.
-      const res = await app.request(`/webhooks/zendesk/${seeded.hookId}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [ZENDESK_SIGNATURE_HEADER]: await signZendeskWebhook(seeded.webhookSecret, timestamp, body),
-          [ZENDESK_TIMESTAMP_HEADER]: timestamp,
-          [ZENDESK_INVOCATION_HEADER]: invocation,
-        },
-        body,
-      });
+      const res = await postTicketEvent(app, seeded, body, now, invocation);
       if (res.status !== 200) failures.push(`webhook answered ${res.status}: ${await res.text()}`);
     }
     const worker = createWorker({ database, handlers: { [TICKET_JOB_KIND]: handler }, logger });
