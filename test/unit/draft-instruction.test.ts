@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readInstruction } from '../../src/pipeline/drafting/instruction.ts';
 import { draftOffline } from '../../src/pipeline/drafting/offline.ts';
-import { buildDraftPrompt, draftPlaybookKey } from '../../src/pipeline/drafting/openai.ts';
+import { buildDraftPrompt, draftPlaybookKey } from '../../src/pipeline/drafting/prompt.ts';
 import type { DraftInput } from '../../src/pipeline/drafting/types.ts';
 import { directory, draftInput, feature, kb, link, plan, playbook } from '../helpers/draft-input.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDraftPrompt } from '../../src/pipeline/drafting/openai.ts';
+import { buildDraftPrompt } from '../../src/pipeline/drafting/prompt.ts';
 import type { DraftInput } from '../../src/pipeline/drafting/types.ts';
 
 const input = (body: string): DraftInput => ({
